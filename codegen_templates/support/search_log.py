@@ -1,0 +1,112 @@
+class SearchLog:
+    """Records each finished trial: checkpoint, trials.jsonl, best.json, early stop.
+
+    hyperopt calls `after_trial` (as fmin's early_stop_fn) after every trial.
+    The checkpoint is written before the trials.jsonl line, so a crash between
+    the two only leaves a line to add on --resume, never a trial to re-run.
+    """
+
+    def __init__(self, run, trials, space, args):
+        self.run = run
+        self.space = space
+        self.quiet = args.quiet
+        self.started = time.time()
+        self.stop_after = args.early_stop
+        self.no_progress = no_progress_loss(args.early_stop or 1)
+        self.stop_reason = None
+        self.state = (None, 0)  # (best loss, trials without progress) for --early-stop
+        TrialScope.configure(run, args.seed, args.trial_seed)
+        self.recorded = run.recorded_tids()
+        self.record_new(trials)
+
+    def after_trial(self, trials, *unused_state):
+        self.run.save_checkpoint(trials)
+        new = self.record_new(trials)
+        return self.should_stop(trials, new), []
+
+    def record_new(self, trials):
+        """Append every finished, unrecorded trial to trials.jsonl; update best.json."""
+        new = []
+        for trial in trials.trials:
+            if trial["tid"] in self.recorded or trial["state"] not in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR):
+                continue
+            record = self.trial_record(trial)
+            self.run.append_trial(record)
+            self.recorded.add(trial["tid"])
+            new.append(record)
+        best = self.best(trials)
+        if best is not None and any(r["tid"] == best["tid"] for r in new):
+            self.run.write_json("best.json", best)
+        return new
+
+    def trial_record(self, trial):
+        result = trial.get("result") or {}
+        ok = trial["state"] == hyperopt.JOB_STATE_DONE and result.get("status") == STATUS_OK
+        error = result.get("error")
+        if trial["state"] == hyperopt.JOB_STATE_ERROR:
+            error = ": ".join(trial["misc"].get("error", ("error", "the trial raised")))
+        start, end = result.get("start"), result.get("end")
+        return {
+            "tid": trial["tid"],
+            "status": "ok" if ok else "fail",
+            "loss": result.get("loss") if ok else None,
+            "params": real_values(self.space, trial),
+            "start": iso_time(start),
+            "end": iso_time(end),
+            "duration": result.get("duration"),
+            "error": None if ok else (error or f"status {result.get('status')!r}"),
+            "history": result.get("history", []),
+        }
+
+    def best(self, trials):
+        ok = [t for t in trials.trials if t["result"].get("status") == STATUS_OK and t["result"].get("loss") is not None]
+        if not ok:
+            return None
+        trial = min(ok, key=lambda t: t["result"]["loss"])
+        return {"tid": trial["tid"], "loss": trial["result"]["loss"], "params": real_values(self.space, trial)}
+
+    def should_stop(self, trials, new):
+        if not self.stop_after:
+            return False
+        best_loss, stalled = self.state
+        for record in new:
+            if record["status"] == "ok":
+                # hyperopt's no_progress_loss judges the latest trial.
+                _, (best_loss, stalled) = self.no_progress(trials, best_loss, stalled)
+            else:
+                stalled += 1  # a failed trial is no progress
+        self.state = (best_loss, stalled)
+        if stalled >= self.stop_after:
+            self.stop_reason = f"no improvement in {stalled} trials (--early-stop {self.stop_after})"
+            return True
+        return False
+
+    def interrupted(self, trials):
+        self.run.save_checkpoint(trials)
+        print("\nInterrupted: finished trials are saved; continue with --resume.", file=sys.stderr)
+
+    def print_summary(self, trials):
+        ok = sum(1 for t in trials.trials if t["result"].get("status") == STATUS_OK)
+        failed = len(trials.trials) - ok
+        best = self.best(trials)
+        rows = [("trials", f"{ok} ok, {failed} failed")]
+        if best is not None:
+            rows.append(("best trial", str(best["tid"])))
+            rows.append(("best loss", f"{best['loss']:.6g}"))
+            rows.extend((f"  {name}", repr(value)) for name, value in best["params"].items())
+        if self.stop_reason:
+            rows.append(("stopped", self.stop_reason))
+        rows.append(("elapsed", f"{time.time() - self.started:.1f} s"))
+        rows.append(("results", os.path.abspath(self.run.path)))
+        width = max(len(k) for k, _ in rows)
+        print("\nSearch finished")
+        for key, value in rows:
+            print(f"  {key.ljust(width)}  {value}")
+        print(f"\nSee the search: hyperasc report {self.run.path}")
+
+
+def iso_time(timestamp):
+    if timestamp is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds")

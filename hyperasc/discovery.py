@@ -1,0 +1,423 @@
+"""Stage 2: read the module's structure with `ast` and find what to carry.
+
+Input is the file with handles replaced by placeholder names (see scanner).
+Output is plain data: imports, the helpers the model and data code need,
+the model and data functions, the hyperas `optim.minimize` call if any,
+and where each handle sits.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+
+from .diagnostics import CompileError, Diagnostic, error
+from .scanner import Handle, restore_column
+
+ALGORITHMS = ("tpe", "rand", "atpe", "anneal")
+_PLACEHOLDER_NAME = re.compile(r"__hx(\d+)__$")
+BUILTINS = set(dir(builtins))
+
+
+@dataclass
+class Function:
+    name: str
+    params: list[str]
+    text: str
+    line: int
+    locals: set[str]
+
+
+@dataclass
+class Statement:
+    """A carried top-level statement (a helper function, class or constant)."""
+
+    text: str
+    binds: set[str]
+    line: int
+
+
+@dataclass
+class Minimize:
+    """What a hyperas `optim.minimize(...)` call says, read without running it."""
+
+    model: str | None = None
+    data: str | None = None
+    algo: str | None = None
+    max_evals: int | None = None
+    data_args: str | None = None
+    functions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Site:
+    """Where a handle sits: its enclosing top-level function and a name from context."""
+
+    index: int
+    function: str | None
+    context_name: str
+    locals: set[str]
+
+
+@dataclass
+class Program:
+    future_imports: list[str]
+    imports: list[str]
+    helpers: list[Statement]
+    model: Function
+    data: Function | None
+    minimize: Minimize | None
+    module_names: set[str]
+    star_import: bool
+    sites: dict[int, Site]
+
+
+def discover(
+    text: str,
+    handles: list[Handle],
+    model_fn: str | None = None,
+    data_fn: str | None = None,
+    extra_roots: set[str] = frozenset(),
+) -> Program:
+    """Parse the substituted module and pick out everything the script needs."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = restore_column(handles, line, max((exc.offset or 1) - 1, 0)) + 1
+        raise error(line, column, f"invalid syntax: {exc.msg}") from None
+    reader = _Reader(text, tree)
+    minimize = reader.minimize
+    model_name = model_fn or (minimize and minimize.model) or _first(reader.functions, ("create_model", "model"))
+    data_name = data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
+    if model_name is None:
+        raise error(1, 1, "no model function found",
+                    "name it create_model or model, call optim.minimize(model=...), or pass --model-fn")
+    for flag, name in (("--model-fn", model_fn), ("--data-fn", data_fn)):
+        if name is not None and name not in reader.functions:
+            raise error(1, 1, f"{flag} {name}: no top-level function of that name")
+    if model_name not in reader.functions:
+        raise error(1, 1, f"model function '{model_name}' is not defined at the top level")
+    if data_name is not None and data_name not in reader.functions:
+        raise error(1, 1, f"data function '{data_name}' is not defined at the top level")
+    model = reader.function(model_name)
+    data = reader.function(data_name) if data_name else None
+    roots = _names_read(reader.functions[model_name]) | set(extra_roots)
+    if data_name:
+        roots |= _names_read(reader.functions[data_name])
+    if minimize:
+        roots |= set(minimize.functions)
+    helpers = reader.closure(roots, exclude={model_name, data_name})
+    sites = _sites(tree, reader, {model_name: model, **({data_name: data} if data else {})})
+    return Program(
+        future_imports=reader.future_imports,
+        imports=reader.imports,
+        helpers=helpers,
+        model=model,
+        data=data,
+        minimize=minimize,
+        module_names=reader.module_names,
+        star_import=reader.star_import,
+        sites=sites,
+    )
+
+
+def _first(functions: dict, names: tuple[str, ...]) -> str | None:
+    return next((n for n in names if n in functions), None)
+
+
+class _Reader:
+    """One pass over the module body, sorting statements by role."""
+
+    def __init__(self, text: str, tree: ast.Module):
+        self.lines = text.splitlines(keepends=True)
+        self.future_imports: list[str] = []
+        self.imports: list[str] = []
+        self.definitions: list[tuple[ast.stmt, set[str]]] = []
+        self.functions: dict[str, ast.FunctionDef] = {}
+        self.module_names: set[str] = set()
+        self.star_import = False
+        self.minimize: Minimize | None = None
+        self._hyperas_aliases = _hyperas_aliases(tree)
+        for stmt in tree.body:
+            self._visit(stmt)
+
+    def _visit(self, stmt: ast.stmt) -> None:
+        minimize_call = self._find_minimize(stmt)
+        if minimize_call is not None and self.minimize is None:
+            self.minimize = _read_minimize(minimize_call, self)
+        if _is_main_block(stmt):
+            return
+        if _is_import_block(stmt):
+            self._visit_import(stmt)
+            return
+        if minimize_call is not None:
+            return  # the hyperas driver code; the generated main() replaces it
+        binds = _bound_names(stmt)
+        self.module_names |= binds
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.functions[stmt.name] = stmt
+        self.definitions.append((stmt, binds))
+
+    def _visit_import(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+            self.future_imports.append(self.segment(stmt))
+            return
+        imports = [n for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        kept = [n for n in imports if not _is_hyperas_import(n)]
+        if not kept:
+            return
+        for node in kept:
+            for alias in node.names:
+                if alias.name == "*":
+                    self.star_import = True
+                else:
+                    self.module_names.add((alias.asname or alias.name).split(".")[0])
+        if len(kept) == len(imports):
+            self.imports.append(self.segment(stmt))
+        elif isinstance(stmt, ast.Import):
+            stmt.names = [a for a in stmt.names if not a.name.startswith("hyperas")]
+            self.imports.append(ast.unparse(stmt))
+        else:
+            self.imports.extend(ast.unparse(n) for n in kept)
+
+    def _find_minimize(self, stmt: ast.stmt) -> ast.Call | None:
+        optim_names, minimize_names = self._hyperas_aliases
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "minimize" and isinstance(func.value, ast.Name) and func.value.id in optim_names:
+                return node
+            if isinstance(func, ast.Name) and func.id in minimize_names:
+                return node
+        return None
+
+    def segment(self, node: ast.AST) -> str:
+        first = getattr(node, "decorator_list", None)
+        start_line = first[0].lineno if first else node.lineno
+        start_col = first[0].col_offset - 1 if first else node.col_offset
+        start = _char_col(self.lines[start_line - 1], start_col)
+        end = _char_col(self.lines[node.end_lineno - 1], node.end_col_offset)
+        if start_line == node.end_lineno:
+            return self.lines[start_line - 1][start:end]
+        body = self.lines[start_line - 1][start:] + "".join(self.lines[start_line : node.end_lineno - 1])
+        return body + self.lines[node.end_lineno - 1][:end]
+
+    def function(self, name: str) -> Function:
+        node = self.functions[name]
+        params = [a.arg for a in node.args.posonlyargs + node.args.args]
+        return Function(name, params, self.segment(node), node.lineno, _local_names(node))
+
+    def closure(self, roots: set[str], exclude: set) -> list[Statement]:
+        """Top-level definitions that the roots need, transitively, in source order."""
+        needed = set(roots)
+        chosen: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for i, (stmt, binds) in enumerate(self.definitions):
+                if i in chosen or not (binds & needed) or (binds & exclude and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))):
+                    continue
+                chosen.add(i)
+                needed |= _names_read(stmt)
+                changed = True
+        return [
+            Statement(self.segment(stmt), binds, stmt.lineno)
+            for i, (stmt, binds) in enumerate(self.definitions)
+            if i in chosen
+        ]
+
+
+def _char_col(line: str, byte_col: int) -> int:
+    return len(line.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+
+def _hyperas_aliases(tree: ast.Module) -> tuple[set[str], set[str]]:
+    optim_names, minimize_names = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hyperas"):
+            for alias in node.names:
+                if alias.name == "optim":
+                    optim_names.add(alias.asname or "optim")
+                elif alias.name == "minimize":
+                    minimize_names.add(alias.asname or "minimize")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "hyperas.optim":
+                    optim_names.add(alias.asname or "hyperas.optim")
+    return optim_names or {"optim"}, minimize_names
+
+
+def _is_hyperas_import(node: ast.Import | ast.ImportFrom) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".")[0] == "hyperas"
+    return all(a.name.split(".")[0] == "hyperas" for a in node.names)
+
+
+def _is_main_block(stmt: ast.stmt) -> bool:
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    parts = [stmt.test.left, *stmt.test.comparators]
+    names = {p.id for p in parts if isinstance(p, ast.Name)}
+    consts = {p.value for p in parts if isinstance(p, ast.Constant)}
+    return names == {"__name__"} and consts == {"__main__"}
+
+
+def _is_import_block(stmt: ast.stmt) -> bool:
+    """An import, or a try/if made only of imports (a fallback import)."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return True
+    if not isinstance(stmt, (ast.Try, ast.If)):
+        return False
+    inner = [s for s in ast.walk(stmt) if isinstance(s, ast.stmt) and s is not stmt]
+    allowed = (ast.Import, ast.ImportFrom, ast.Pass, ast.Try, ast.If, ast.Expr)
+    return bool(inner) and all(isinstance(s, allowed) for s in inner) and any(
+        isinstance(s, (ast.Import, ast.ImportFrom)) for s in inner
+    )
+
+
+def _read_minimize(call: ast.Call, reader: _Reader) -> Minimize:
+    info = Minimize()
+    for kw in call.keywords:
+        value = kw.value
+        if kw.arg in ("model", "data") and isinstance(value, ast.Name):
+            setattr(info, kw.arg, value.id)
+        elif kw.arg == "algo":
+            root = value.value if isinstance(value, ast.Attribute) else value
+            if isinstance(root, ast.Name) and root.id in ALGORITHMS:
+                info.algo = root.id
+        elif kw.arg == "max_evals" and isinstance(value, ast.Constant) and isinstance(value.value, int):
+            info.max_evals = value.value
+        elif kw.arg == "data_args":
+            info.data_args = reader.segment(value)
+        elif kw.arg == "functions" and isinstance(value, (ast.List, ast.Tuple)):
+            info.functions = [e.id for e in value.elts if isinstance(e, ast.Name)]
+    return info
+
+
+def _bound_names(stmt: ast.stmt) -> set[str]:
+    """Names a top-level statement binds at module level."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    names = set()
+    for node in _walk_scope(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _walk_scope(node: ast.AST):
+    """ast.walk that does not enter nested function, class or lambda scopes."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for child in ast.iter_child_nodes(current):
+            if current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            stack.append(child)
+
+
+def _names_read(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _local_names(fn: ast.FunctionDef) -> set[str]:
+    names = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
+    for node in ast.walk(fn):
+        if node is fn:
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _sites(tree: ast.Module, reader: _Reader, functions: dict[str, Function]) -> dict[int, Site]:
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    sites = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Name):
+            continue
+        match = _PLACEHOLDER_NAME.match(node.id)
+        if not match:
+            continue
+        index = int(match.group(1))
+        top = node
+        while parents.get(top) is not tree and top in parents:
+            top = parents[top]
+        function = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
+        local = _local_names(top) if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()
+        sites[index] = Site(index, function, context_name(node, parents), local)
+    return sites
+
+
+def context_name(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
+    """The hyperas-compatible name for a handle, or a name from its surroundings."""
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, ast.Assign) and child is parent.value:
+            name = _target_name(parent.targets[0]) if len(parent.targets) == 1 else None
+            return name or "value"
+        if isinstance(parent, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and child is parent.value:
+            return _target_name(parent.target) or "value"
+        if isinstance(parent, ast.keyword) and parent.arg:
+            return parent.arg
+        if isinstance(parent, ast.Call) and child is not parent.func:
+            callee = _callee_name(parent.func)
+            if callee and parent.args and child is parent.args[0]:
+                return callee
+            if callee and child in parent.args:
+                return f"{callee}_arg{parent.args.index(child)}"
+        if isinstance(parent, ast.Dict) and child in parent.values:
+            key = parent.keys[parent.values.index(child)]
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
+                return key.value
+        if isinstance(parent, ast.comprehension):
+            return "comprehension"
+        if isinstance(parent, ast.stmt):
+            return _STATEMENT_NAMES.get(type(parent), type(parent).__name__.lower())
+        child, parent = parent, parents.get(parent)
+    return "param"
+
+
+_STATEMENT_NAMES = {
+    ast.If: "if_cond",
+    ast.While: "while_cond",
+    ast.For: "for_iter",
+    ast.Return: "return_value",
+    ast.Expr: "expr",
+    ast.FunctionDef: "default",
+    ast.Assert: "assert_cond",
+}
+
+
+def _target_name(target: ast.expr) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
+        return target.slice.value
+    return None
+
+
+def _callee_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None

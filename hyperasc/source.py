@@ -1,0 +1,82 @@
+"""Stage 1a: read a model file (Python or notebook) into checked text."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tokenize
+from dataclasses import dataclass
+
+from .diagnostics import Diagnostic, CompileError, error
+
+
+@dataclass(frozen=True)
+class Source:
+    """The model file as text. `sha256` is of the bytes as read."""
+
+    path: str
+    text: str
+    sha256: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+
+def read_source(path: str, data: bytes) -> Source:
+    """Decode `data` read from `path`; notebooks become their code cells."""
+    digest = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        raise error(1, 1, "the model file is empty", "write a data() and a model function")
+    if b"\x00" in data:
+        raise error(1, 1, "the model file is binary, not Python source")
+    if path.endswith(".ipynb"):
+        return Source(path, _notebook_code(data), digest)
+    return Source(path, _decode(data), digest)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise error(1, 1, f"bad encoding declaration: {exc}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        line, column = _byte_position(data, getattr(exc, "start", 0))
+        raise error(line, column, f"the model file is not valid {encoding} text") from None
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    before = data[:offset]
+    line = before.count(b"\n") + 1
+    column = offset - (before.rfind(b"\n") + 1) + 1
+    return line, column
+
+
+def _notebook_code(data: bytes) -> str:
+    """Join a notebook's code cells; IPython magics and shell lines become comments."""
+    try:
+        import nbformat
+    except ImportError:
+        raise error(
+            1, 1, "reading notebooks needs nbformat", "pip install 'hyperasc[notebook]'"
+        ) from None
+    try:
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        raise error(1, 1, f"not a readable notebook: {exc}") from None
+    except Exception as exc:  # nbformat raises several validation error types
+        raise CompileError([Diagnostic(1, 1, f"not a readable notebook: {exc}")]) from None
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        body = "\n".join(
+            "# " + line if line.lstrip().startswith(("%", "!")) else line
+            for line in cell.source.splitlines()
+        )
+        cells.append(f"# In[{index}]:\n{body}\n")
+    return "\n".join(cells)
