@@ -48,6 +48,8 @@ def compile_command(model: str, out: str | None, check: bool, model_fn: str | No
         _fail("--check needs -o OUT: the file to compare")
     source = _read(model)
     command = f"hyperasc compile {model}" + ("" if to_stdout else f" -o {out}")
+    # The header's regenerate command must name the functions too.
+    command += "".join(f" --{flag} {name}" for flag, name in (("model-fn", model_fn), ("data-fn", data_fn)) if name)
     target = Target(source.path, command, "tune.py" if to_stdout else os.path.basename(out))
     with _diagnostics(source):
         script, warnings = compile_source(source, target, model_fn, data_fn)
@@ -112,7 +114,9 @@ def _read(model: str) -> Source:
     try:
         return read_source(path, data)
     except CompileError as exc:
-        _print_diagnostics(Source(path, "", ""), exc.diagnostics)
+        # Show the offending line of undecodable text, but never echo binary data.
+        shown = "" if b"\x00" in data else data.decode("utf-8", "replace")
+        _print_diagnostics(Source(path, shown, ""), exc.diagnostics)
         sys.exit(EXIT_ERROR)
 
 

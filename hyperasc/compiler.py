@@ -35,8 +35,8 @@ def analyse(source: Source, model_fn: str | None = None, data_fn: str | None = N
             problems.extend(exc.diagnostics)
     if problems:
         raise CompileError(problems)
-    roots = set().union(*(d.names for d in distributions)) if distributions else set()
-    roots |= {n for d in distributions for nested in d.nested for n in nested.names}
+    roots = {n for d in distributions for n in d.names | d.option_names}
+    roots |= {n for d in distributions for nested in d.nested for n in nested.names | nested.option_names}
     program = discovery.discover(scanner.substitute(source.text, found), found, model_fn, data_fn, roots)
     space = build_space(distributions, program)
     return Analysis(source, program, space, warnings)

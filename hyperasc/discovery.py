@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import warnings
 from dataclasses import dataclass, field
 
 from .diagnostics import CompileError, Diagnostic, error
@@ -59,6 +60,9 @@ class Site:
     function: str | None
     context_name: str
     locals: set[str]
+    # True when the handle runs as its top-level statement does, at import (a default
+    # argument, a decorator, a class body), rather than each time its function is called.
+    at_import: bool = False
 
 
 @dataclass
@@ -83,7 +87,10 @@ def discover(
 ) -> Program:
     """Parse the substituted module and pick out everything the script needs."""
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            # Invalid escapes and the like are the user's business, not the compiler's output.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = restore_column(handles, line, max((exc.offset or 1) - 1, 0)) + 1
@@ -102,6 +109,14 @@ def discover(
         raise error(1, 1, f"model function '{model_name}' is not defined at the top level")
     if data_name is not None and data_name not in reader.functions:
         raise error(1, 1, f"data function '{data_name}' is not defined at the top level")
+    for role, name in (("model", model_name), ("data", data_name)):
+        if name is not None and isinstance(reader.functions[name], ast.AsyncFunctionDef):
+            node = reader.functions[name]
+            raise error(node.lineno, node.col_offset + 1, f"the {role} function '{name}' is async",
+                        "the tuning script calls it directly; make it a plain def")
+    if model_name == data_name:
+        raise error(1, 1, f"'{model_name}' cannot be both the model and the data function",
+                    "pass --data-fn as well, or name the functions apart")
     model = reader.function(model_name)
     data = reader.function(data_name) if data_name else None
     roots = _names_read(reader.functions[model_name]) | set(extra_roots)
@@ -169,16 +184,18 @@ class _Reader:
         kept = [n for n in imports if not _is_hyperas_import(n)]
         if not kept:
             return
+        mixed = isinstance(stmt, ast.Import) and any(_is_hyperas_name(a.name) for a in stmt.names)
+        if mixed:  # `import os, hyperas.utils`: keep the other modules only
+            stmt.names = [a for a in stmt.names if not _is_hyperas_name(a.name)]
         for node in kept:
             for alias in node.names:
                 if alias.name == "*":
                     self.star_import = True
                 else:
                     self.module_names.add((alias.asname or alias.name).split(".")[0])
-        if len(kept) == len(imports):
+        if len(kept) == len(imports) and not mixed:
             self.imports.append(self.segment(stmt))
         elif isinstance(stmt, ast.Import):
-            stmt.names = [a for a in stmt.names if not a.name.startswith("hyperas")]
             self.imports.append(ast.unparse(stmt))
         else:
             self.imports.extend(ast.unparse(n) for n in kept)
@@ -251,10 +268,14 @@ def _hyperas_aliases(tree: ast.Module) -> tuple[set[str], set[str]]:
     return optim_names or {"optim"}, minimize_names
 
 
+def _is_hyperas_name(module: str) -> bool:
+    return module.split(".")[0] == "hyperas"
+
+
 def _is_hyperas_import(node: ast.Import | ast.ImportFrom) -> bool:
     if isinstance(node, ast.ImportFrom):
-        return (node.module or "").split(".")[0] == "hyperas"
-    return all(a.name.split(".")[0] == "hyperas" for a in node.names)
+        return node.level == 0 and _is_hyperas_name(node.module or "")
+    return all(_is_hyperas_name(a.name) for a in node.names)
 
 
 def _is_main_block(stmt: ast.stmt) -> bool:
@@ -361,8 +382,20 @@ def _sites(tree: ast.Module, reader: _Reader, functions: dict[str, Function]) ->
             top = parents[top]
         function = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
         local = _local_names(top) if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()
-        sites[index] = Site(index, function, context_name(node, parents), local)
+        sites[index] = Site(index, function, context_name(node, parents), local, _runs_at_import(node, parents))
     return sites
+
+
+def _runs_at_import(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Whether `node` is evaluated when the module runs, not inside a function call."""
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and child in parent.body:
+            return False
+        if isinstance(parent, ast.Lambda) and child is parent.body:
+            return False
+        child, parent = parent, parents.get(parent)
+    return True
 
 
 def context_name(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:

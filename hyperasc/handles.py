@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import warnings
 from dataclasses import dataclass, field
 
 from .diagnostics import CompileError, Diagnostic
@@ -57,6 +58,9 @@ class Distribution:
     options: list[Option] | None = None  # for choice and pchoice with a literal list
     options_text: str | None = None  # the options expression when it is not a literal list
     names: set[str] = field(default_factory=set)  # free names the arguments read
+    # Free names object options read: they run in the model function, so they are
+    # not checked like bounds, but module-level helpers they name must be carried.
+    option_names: set[str] = field(default_factory=set)
 
     @property
     def nested(self) -> list[Distribution]:
@@ -95,7 +99,7 @@ def parse_handle(handle: Handle, warnings: list[Diagnostic]) -> Distribution:
     inner = _InnerText(handle)
     line, col = handle.start[0], handle.start[1] + 1
     try:
-        tree = ast.parse(inner.text, mode="eval")
+        tree = _parse_quietly(inner.text)
     except SyntaxError as exc:
         eline, ecol = inner.position(exc.lineno or 1, max((exc.offset or 1) - 1, 0))
         raise CompileError(
@@ -112,6 +116,12 @@ def parse_handle(handle: Handle, warnings: list[Diagnostic]) -> Distribution:
     assert dist is not None
     dist.line, dist.column = line, col  # a handle is located by its opening braces
     return dist
+
+
+def _parse_quietly(text: str) -> ast.Expression:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. invalid escapes in option strings: the user's business
+        return ast.parse(text, mode="eval")
 
 
 def _read_call(
@@ -169,13 +179,16 @@ def _bind(name, args, keywords, inner, problems, at) -> list[ast.expr] | None:
                                    f"usage: {usage}"))
         return None
     for kw in keywords:
-        key = "high" if name == "randint" and kw.arg == "upper" else kw.arg
+        key = kw.arg
+        if name == "randint" and kw.arg == "upper":
+            # hp.randint(label, upper): alone, `upper` fills the first slot.
+            key = "high" if args else "low"
         if key not in params:
-            problems.append(Diagnostic(*inner.node_position(kw.value),
+            problems.append(Diagnostic(*inner.node_position(kw),
                                        f"{name}() has no parameter '{kw.arg}'", f"usage: {usage}"))
             return None
         if key in bound:
-            problems.append(Diagnostic(*inner.node_position(kw.value),
+            problems.append(Diagnostic(*inner.node_position(kw),
                                        f"{name}() got '{kw.arg}' twice"))
             return None
         bound[key] = kw.value
@@ -234,6 +247,12 @@ def _read_option(elt: ast.expr, inner: _InnerText, problems, parent: Distributio
         nested = _read_call(elt, inner, problems, inner.node_position(elt))
         if nested is not None:
             parent.names |= nested.names | {n for d in nested.nested for n in d.names}
+            if nested.is_object_choice:
+                # Only a handle's own choice is rebuilt in the trial; a nested one would
+                # hand the model the option's source text instead of the object.
+                problems.append(Diagnostic(nested.line, nested.column,
+                                           "object options cannot stand in a nested choice",
+                                           "give the object choice its own handle"))
         return Option(text, "nested", nested)
     if _is_nested_handle(elt):
         _read_call(elt, inner, problems, inner.node_position(elt))
@@ -247,6 +266,7 @@ def _read_option(elt: ast.expr, inner: _InnerText, problems, parent: Distributio
         problems.append(Diagnostic(*inner.node_position(elt),
                                    "a distribution inside an object option is not supported",
                                    "give it its own handle in the model function"))
+    parent.option_names |= _free_names([elt])
     return Option(text, "object")
 
 

@@ -83,6 +83,9 @@ def _tokenize(text: str) -> list[tokenize.TokenInfo]:
     except tokenize.TokenError as exc:
         if stack:
             opener = stack[-1]
+            index = tokens.index(opener)
+            if index > 0 and _is_double(tokens, index - 1, "{"):
+                opener = tokens[index - 1]  # point at a handle's first brace, not its second
             what = "handle '{{'" if _opens_handle(tokens, opener) else f"'{opener.string}'"
             raise error(opener.start[0], opener.start[1] + 1, f"{what} was never closed") from None
         line = exc.args[1][0] if len(exc.args) > 1 else 1

@@ -59,6 +59,10 @@ class Space:
 
 def build_space(distributions: list[Distribution], program: Program) -> Space:
     """Name the distributions (one per handle, in order) and check where they stand."""
+    if not distributions:
+        # hyperopt cannot search an empty space; say so now, not when the script runs.
+        raise CompileError([Diagnostic(1, 1, "the model file has no {{ }} handles: nothing to tune",
+                                       "mark a hyperparameter, e.g. Dropout({{uniform(0, 1)}})")])
     problems: list[Diagnostic] = []
     helper_names = set().union(*(s.binds for s in program.helpers)) if program.helpers else set()
     for index, dist in enumerate(distributions):
@@ -96,6 +100,11 @@ def _check_site(index, dist, program: Program, helper_names, problems) -> None:
     where = (dist.line, dist.column)
     if site is None or site.function is None:
         problems.append(Diagnostic(*where, "a handle must be inside the model function or a helper it calls"))
+    elif site.at_import:
+        problems.append(Diagnostic(*where, f"this handle is evaluated once, when '{site.function}' is defined, "
+                                           "not in each trial",
+                                   "move it into the function body; default arguments, decorators and "
+                                   "class bodies run only at import"))
     elif program.data is not None and site.function == program.data.name:
         problems.append(Diagnostic(*where, "a handle cannot stand in data(): data is loaded once, before any trial",
                                    f"move the hyperparameter into {program.model.name}()"))

@@ -66,10 +66,14 @@ class RunDirectory:
     def save_checkpoint(self, trials):
         """Store the finished trials; an unfinished one runs again on --resume."""
         finished = Trials()
+        # MongoDB trials hand over plain copies of their documents.
+        docs = trials.checkpoint_docs() if hasattr(trials, "checkpoint_docs") else trials._dynamic_trials
         finished._dynamic_trials = [
-            t for t in trials._dynamic_trials if t["state"] in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
+            t for t in docs if t["state"] in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
         ]
-        finished.attachments = dict(getattr(trials, "attachments", {}))
+        attachments = getattr(trials, "attachments", {})
+        # MongoTrials keeps its attachments in GridFS, where they stay.
+        finished.attachments = dict(attachments) if isinstance(attachments, dict) else {}
         finished.refresh()
         write_atomically(self.file("checkpoint"), pickle.dumps(finished))
 
@@ -154,7 +158,20 @@ def package_versions():
 
 
 def visible_devices():
-    """Accelerators the model will see, by name; CPU when there are none."""
+    """Accelerators the model will see, by name; CPU when there are none.
+
+    Asked in a child process: once TensorFlow has initialised a GPU here,
+    forked trial processes could no longer use it.
+    """
+    if hasattr(os, "fork"):
+        try:
+            return call_in_child(list_devices)
+        except ChildProcessError:
+            return ["unknown"]
+    return list_devices()
+
+
+def list_devices():
     devices = []
     tf = sys.modules.get("tensorflow")  # only ask TensorFlow if the model uses it
     try:

@@ -14,12 +14,22 @@ class SearchLog:
         self.stop_after = args.early_stop
         self.no_progress = no_progress_loss(args.early_stop or 1)
         self.stop_reason = None
-        self.state = (None, 0)  # (best loss, trials without progress) for --early-stop
+        # (best loss, trials without progress) for --early-stop. hyperopt's
+        # no_progress_loss counts the very first trial as one without progress;
+        # starting at -1 makes N mean N trials that failed to beat the best.
+        self.state = (None, -1)
         TrialScope.configure(run, args.seed, args.trial_seed)
+        TrialScope.isolate = args.isolate
         self.recorded = run.recorded_tids()
+        self.finished_at_checkpoint = None
         self.record_new(trials)
 
     def after_trial(self, trials, *unused_state):
+        # Asynchronous backends call this at every poll, mostly with nothing new.
+        finished = sum(t["state"] in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR) for t in trials.trials)
+        if finished == self.finished_at_checkpoint and trials.asynchronous:
+            return self.should_stop(trials, []), []
+        self.finished_at_checkpoint = finished
         self.run.save_checkpoint(trials)
         new = self.record_new(trials)
         return self.should_stop(trials, new), []
@@ -37,6 +47,8 @@ class SearchLog:
         best = self.best(trials)
         if best is not None and any(r["tid"] == best["tid"] for r in new):
             self.run.write_json("best.json", best)
+            if hasattr(trials, "save_best_model"):  # a remote worker trained it
+                trials.save_best_model(best["tid"], self.run)
         return new
 
     def trial_record(self, trial):

@@ -1,0 +1,77 @@
+"""Shared helpers for the compiler tests: compile text in-process, run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from hyperasc.cli import cli
+from hyperasc.codegen import Target
+from hyperasc.compiler import analyse, compile_source
+from hyperasc.source import read_source
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
+
+# A data() and model header most small test inputs share.
+PRELUDE = """\
+def data():
+    return 1, 2
+
+
+def create_model(a, b):
+"""
+
+
+def source(text: str, path: str = "model.py"):
+    return read_source(path, text.encode("utf-8"))
+
+
+def model_file(body: str, prelude: str = PRELUDE) -> str:
+    """A model file: `prelude` followed by `body` indented as the model function's body."""
+    return prelude + textwrap.indent(textwrap.dedent(body), "    ")
+
+
+def analyse_text(text: str, **kwargs):
+    return analyse(source(text), **kwargs)
+
+
+def space_of(text: str, **kwargs) -> list:
+    return analyse_text(text, **kwargs).space.parameters
+
+
+def names_of(text: str, **kwargs) -> list[str]:
+    return [p.name for p in space_of(text, **kwargs)]
+
+
+def compile_text(text: str, path: str = "model.py", **kwargs) -> str:
+    script, _ = compile_source(source(text, path), Target(path, f"hyperasc compile {path}"), **kwargs)
+    return script
+
+
+def invoke(args: list[str], input: bytes | str | None = None):
+    """Run the CLI in-process; the result has .exit_code, .stdout and .stderr."""
+    return CliRunner().invoke(cli, args, input=input, prog_name="hyperasc")
+
+
+def run_hyperasc(args: list[str], cwd: Path | str | None = None, input: bytes | None = None):
+    """Run the installed CLI as a separate process."""
+    return subprocess.run(
+        [sys.executable, "-m", "hyperasc", *args],
+        cwd=cwd, input=input, capture_output=True, timeout=120,
+    )
+
+
+def run_script(script: Path, out: Path, *extra: str, timeout: int = 300):
+    """Run a generated tuning script for a short search."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    return subprocess.run(
+        [sys.executable, str(script), "--out", str(out), "--quiet", *extra],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=script.parent,
+    )

@@ -1,0 +1,93 @@
+"""Property tests: whatever the input, compiling either works or raises CompileError."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hyperasc.codegen import Target
+from hyperasc.compiler import analyse, compile_source
+from hyperasc.diagnostics import CompileError, render
+from hyperasc.source import read_source
+
+from helpers import EXAMPLE_FILES, PRELUDE
+
+EXAMPLES = [p.read_text(encoding="utf-8") for p in EXAMPLE_FILES]
+TARGET = Target("model.py", "hyperasc compile model.py")
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# Fragments that stress the scanner and parsers more than random letters do.
+FRAGMENTS = [
+    "{{", "}}", "{", "}", "(", ")", "[", "]", "'", '"', '"""', "f'", "#", "\\", ":", ",", "=", "\n",
+    "\t", "    ", "\x00", "\ufeff", "é", "choice(", "uniform(0, 1)", "{{uniform(0, 1)}}",
+    "{{choice([1, 2])}}", "{{choice([None, uniform(0, 0.5)])}}", "'name', ", "pchoice([(0.5, 1)])",
+    "def ", "return ", "if __name__ == '__main__':\n", "import hyperas\n", "lambda: ", "*", "**",
+    "data", "create_model", "x_train", "async ", "await ", "yield ", "global x\n", "@", "...",
+]
+
+
+def attempt(text_or_bytes, full: bool = False) -> None:
+    data = text_or_bytes if isinstance(text_or_bytes, bytes) else text_or_bytes.encode("utf-8", "surrogatepass")
+    try:
+        source = read_source("model.py", data)
+        if full:
+            compile_source(source, TARGET)
+        else:
+            analyse(source)
+    except CompileError as exc:
+        assert exc.diagnostics
+        for diagnostic in exc.diagnostics:
+            assert diagnostic.line >= 1 and diagnostic.column >= 1
+            render(diagnostic, "model.py", source.lines if "source" in locals() else [])
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(st.text(max_size=300))
+def test_arbitrary_text(text):
+    attempt(text)
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes(data):
+    attempt(data)
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=40))
+def test_fragment_soup(parts):
+    attempt(PRELUDE + "    return " + "".join(parts) + "\n")
+
+
+@st.composite
+def mutated_example(draw):
+    text = draw(st.sampled_from(EXAMPLES))
+    for _ in range(draw(st.integers(1, 3))):
+        if not text:
+            break
+        start = draw(st.integers(0, len(text) - 1))
+        end = draw(st.integers(start, min(len(text), start + 20)))
+        kind = draw(st.sampled_from(["delete", "insert", "replace", "duplicate"]))
+        piece = draw(st.sampled_from(FRAGMENTS) | st.text(max_size=5))
+        if kind == "delete":
+            text = text[:start] + text[end:]
+        elif kind == "insert":
+            text = text[:start] + piece + text[start:]
+        elif kind == "replace":
+            text = text[:start] + piece + text[end:]
+        else:
+            text = text[:end] + text[start:end] + text[end:]
+    return text
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(mutated_example())
+def test_mutated_examples_analyse(text):
+    attempt(text)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(mutated_example())
+def test_mutated_examples_compile(text):
+    # The full pipeline, black included: generated code must always be valid Python.
+    attempt(text, full=True)
