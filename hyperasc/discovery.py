@@ -119,6 +119,13 @@ def discover(
                     "pass --data-fn as well, or name the functions apart")
     model = reader.function(model_name)
     data = reader.function(data_name) if data_name else None
+    node = reader.functions[model_name]
+    required = len(node.args.posonlyargs + node.args.args) - len(node.args.defaults)
+    if data is None and required > 0:
+        # Without data() nothing supplies these arguments, and every trial would fail.
+        raise error(node.lineno, node.col_offset + 1,
+                    f"{model_name}() takes {required} argument(s) but there is no data function",
+                    "add a data() that returns them, pass --data-fn, or give them defaults")
     roots = _names_read(reader.functions[model_name]) | set(extra_roots)
     if data_name:
         roots |= _names_read(reader.functions[data_name])
@@ -167,6 +174,11 @@ class _Reader:
             return
         if _is_import_block(stmt):
             self._visit_import(stmt)
+            return
+        if _sets_environment(stmt):
+            # Often there to quieten or configure TensorFlow before it is
+            # imported, so it keeps its place among the imports.
+            self.imports.append(self.segment(stmt))
             return
         if minimize_call is not None:
             return  # the hyperas driver code; the generated main() replaces it
@@ -285,6 +297,17 @@ def _is_main_block(stmt: ast.stmt) -> bool:
     names = {p.id for p in parts if isinstance(p, ast.Name)}
     consts = {p.value for p in parts if isinstance(p, ast.Constant)}
     return names == {"__name__"} and consts == {"__main__"}
+
+
+def _sets_environment(stmt: ast.stmt) -> bool:
+    """`os.environ[...] = ...`, `os.environ.update(...)`, `os.putenv(...)` and the like."""
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        targets = [stmt.value.func]
+    else:
+        return False
+    return bool(targets) and all("os.environ" in ast.unparse(t) or ast.unparse(t) == "os.putenv" for t in targets)
 
 
 def _is_import_block(stmt: ast.stmt) -> bool:

@@ -86,6 +86,8 @@ CASES = [
      5, 7, "evaluated once", None),
     ("handle-in-class-body", "class Cfg:\n    rate = {{uniform(0, 1)}}\n\n\ndef create_model():\n    return Cfg.rate\n",
      2, 12, "when 'Cfg' is defined", None),
+    ("no-data-for-params", "import os\n\n\ndef create_model(x, y=1):\n    return {{uniform(0, 1)}}\n", 4, 1,
+     "create_model() takes 1 argument(s) but there is no data function", "add a data()"),
     ("async-model", "async def create_model():\n    return {{uniform(0, 1)}}\n", 1, 1,
      "the model function 'create_model' is async", "plain def"),
     ("no-handles", "def data():\n    return 1\n\n\ndef create_model(a):\n    # {{uniform(0, 1)}}\n    return f'{{a}}'\n",

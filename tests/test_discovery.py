@@ -120,6 +120,8 @@ def test_name_fallback(names, model, data):
     )
     if "create_model" in names:
         defs = defs.replace("def model(x):\n    return {{uniform(0, 1)}}", "def model(x):\n    return 0")
+    if "data" not in names:
+        defs = defs.replace("(x):", "():")  # no data(), so nothing to pass
     found = program(defs + "\n")
     assert found.model.name == model
     assert (found.data.name if found.data else None) == data
@@ -293,3 +295,20 @@ def test_nested_function_defaults_and_lambdas_are_per_trial():
 def test_duplicate_function_definitions_use_the_last():
     found = program("def create_model():\n    return 1.0\n\n\ndef create_model():\n    return {{uniform(0, 1)}}\n")
     assert found.model.line == 5
+
+
+def test_environment_setup_keeps_its_place_among_imports():
+    found = program(
+        """
+        import os
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import numpy as np
+        print("a side effect that is dropped")
+
+
+        def model():
+            return {{uniform(0, 1)}}
+        """
+    )
+    assert found.imports == ["import os", 'os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"', "import numpy as np"]
+    assert not any("print" in s.text for s in found.helpers)

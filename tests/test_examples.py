@@ -176,6 +176,15 @@ def test_nested_choice_values_are_real(tmp_path):
         assert lr == 0.5 or 0.01 <= lr <= 0.1
 
 
+def test_hyperas_style_example_compiles_unchanged():
+    text = (EXAMPLE_FILES[0].parent / "hyperas_style.py").read_text()
+    assert "from hyperas import optim" in text and "optim.minimize(" in text
+    script = compile_text(text, path="examples/hyperas_style.py")
+    assert "DEFAULT_MAX_EVALS = 5" in script and 'DEFAULT_ALGO = "tpe"' in script
+    assert "from hyperas" not in script and "optim.minimize" not in script
+    assert "from __future__ import print_function" in script
+
+
 # --- The examples, with real Keras training -------------------------------------------
 
 

@@ -286,6 +286,8 @@ def test_credentials_are_masked_and_urls_parsed(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
     assert tune.masked_url("mongo://alice:s3cret@db.example:27017/hp/jobs") == "mongo://alice:***@db.example:27017/hp/jobs"
+    assert tune.masked_url("--mongo=alice:s3cret@db.example/hp") == "--mongo=alice:***@db.example/hp"
+    assert tune.masked_url("mongo://db.example:27017/hp/jobs") == "mongo://db.example:27017/hp/jobs"
     parts = tune.parse_mongo_url("db.example:27018/hp")
     assert (parts["host"], parts["port"], parts["db"], parts["collection"]) == ("db.example", 27018, "hp", "jobs")
     os.environ["HYPERASC_MONGO_PASSWORD"] = "from-env"

@@ -102,13 +102,11 @@ def test_short_handle_is_padded_not_shifted():
 
 
 def test_restore_column_maps_back_past_a_handle():
-    text = "x = {{randint(3)}} + )\n"
-    handles = scan("x = {{randint(3)}}\n")
-    # A column after the handle in substituted text maps back onto the original.
-    sub = substitute("x = {{randint(3)}}\n", handles)
-    col_in_sub = len(sub.rstrip("\n"))
-    assert restore_column(handles, 1, col_in_sub) == len("x = {{randint(3)}}")
-    assert text  # the example line, for the reader
+    text = "x = {{randint(3)}}\n"
+    handles = scan(text)
+    # The end of the line in the substituted text maps onto the end of the original line.
+    end_in_substituted = len(substitute(text, handles).rstrip("\n"))
+    assert restore_column(handles, 1, end_in_substituted) == len(text.rstrip("\n"))
 
 
 @pytest.mark.parametrize(

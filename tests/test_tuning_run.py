@@ -222,13 +222,14 @@ def test_a_half_written_line_is_dropped_on_resume(tmp_path):
     assert [r["tid"] for r in records(out)] == [0, 1, 2, 3]
 
 
-def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path):
+@pytest.mark.parametrize("mode", [[], ["--in-process"]], ids=["forked", "in-process"])
+def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, mode):
     script = compile_model(tmp_path, FAILING_MODEL)
     points = tmp_path / "points.json"
     modes = ["raise", "nan", "inf", "malformed", "status", "ok"]
     points.write_text(json.dumps([{"mode": m} for m in modes]))
     out = tmp_path / "run"
-    proc = run(script, "--max-evals", "8", "--out", str(out), "--points", str(points), "--quiet")
+    proc = run(script, "--max-evals", "8", "--out", str(out), "--points", str(points), "--quiet", *mode)
     lines = records(out)
     assert len(lines) == 8
     by_mode = {r["params"]["mode"]: r for r in lines[:6]}
@@ -281,8 +282,14 @@ def test_points_are_evaluated_first_with_real_values(tmp_path):
     out = tmp_path / "run"
     run(script, "--max-evals", "4", "--out", str(out), "--points", str(points), "--quiet")
     lines = records(out)
-    assert [r["params"] for r in lines[:2]] == wanted
+    # An active nested parameter is also listed under its own name.
+    assert [r["params"] for r in lines[:2]] == [wanted[0], {**wanted[1], "rate_opt1": 0.25}]
     assert lines[1]["loss"] == pytest.approx(0.75)
+    # What trials.jsonl and best.json hold can be fed back as points.
+    again = tmp_path / "again.json"
+    again.write_text(json.dumps([r["params"] for r in lines]))
+    run(script, "--max-evals", "4", "--out", str(tmp_path / "again"), "--points", str(again), "--quiet")
+    assert [r["params"] for r in records(tmp_path / "again")] == [r["params"] for r in lines]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"units": 64, "act": 'str("relu")', "rate": None}]))
     proc = run(script, "--out", str(tmp_path / "r2"), "--points", str(bad), check=False)
@@ -335,3 +342,31 @@ def test_same_seed_gives_same_keras_losses(tmp_path):
         run(script, "--max-evals", "2", "--seed", "11", "--out", str(tmp_path / name), "--quiet")
         losses.append([r["loss"] for r in records(tmp_path / name)])
     assert losses[0] == losses[1]
+
+
+@pytest.mark.parametrize("algo", ["tpe", "rand", "atpe", "anneal"])
+def test_every_algorithm_runs(tmp_path, algo):
+    script = compile_model(tmp_path, QUICK_MODEL)
+    run(script, "--algo", algo, "--max-evals", "12", "--out", str(tmp_path / "run"), "--quiet")
+    lines = records(tmp_path / "run")
+    assert len(lines) == 12 and all(r["status"] == "ok" for r in lines)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["algo"] == algo
+
+
+def test_a_trial_process_that_dies_is_a_failed_trial(tmp_path):
+    script = compile_model(tmp_path, """
+        import os
+
+
+        def model():
+            crash = {{choice([False, True])}}
+            if crash:
+                os.kill(os.getpid(), 9)  # what the kernel's out-of-memory killer does
+            return 1.0
+        """)
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps([{"crash": True}, {"crash": False}]))
+    run(script, "--max-evals", "3", "--out", str(tmp_path / "run"), "--points", str(points), "--quiet")
+    died, ok, _ = records(tmp_path / "run")
+    assert died["status"] == "fail" and "died with signal 9" in died["error"]
+    assert ok["status"] == "ok"

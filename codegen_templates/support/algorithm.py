@@ -21,6 +21,11 @@ class SeededAlgorithm:
     """
 
     def __init__(self, name, run_seed, points=()):
+        if name == "atpe":
+            try:
+                import lightgbm  # noqa: F401  (hyperopt's ATPE needs it but does not install it)
+            except ImportError:
+                sys.exit("error: --algo atpe needs lightgbm: pip install lightgbm scikit-learn")
         self.suggest = ALGORITHMS[name]
         self.run_seed = run_seed
         self.points = list(points)
@@ -60,7 +65,7 @@ def hyperopt_values(point):
     values = {}
     pending = [(p["name"], point[p["name"]]) for p in PARAMETERS if p["parent"] is None and p["name"] in point]
     missing = [p["name"] for p in PARAMETERS if p["parent"] is None and p["name"] not in point]
-    unknown = sorted(set(point) - {p["name"] for p in PARAMETERS if p["parent"] is None})
+    unknown = sorted(set(point) - set(described))
     if missing or unknown:
         raise ValueError(f"point {point} lacks {missing} or has unknown names {unknown}")
     while pending:
@@ -73,7 +78,7 @@ def hyperopt_values(point):
         values[name] = index
         nested = param["nested"].get(str(index))
         if nested is not None:
-            pending.append((nested, value))
+            pending.append((nested, point.get(nested, value)))
     return values
 
 
@@ -106,9 +111,27 @@ def point_trial(domain, trials, tid, point):
 
 
 def real_values(space, trial):
-    """A trial's sampled values as the model saw them (choice options, not indices)."""
+    """A trial's sampled values as the model saw them (choice options, not indices).
+
+    Top-level parameters come from evaluating the space; an active nested
+    parameter is also listed under its own name, so it can be analysed alone.
+    """
     vals = {label: v[0] for label, v in trial["misc"]["vals"].items() if len(v)}
-    return jsonable(hyperopt.space_eval(space, vals))
+    values = hyperopt.space_eval(space, vals)
+    for param in reversed(PARAMETERS):  # deepest first, so parents can read them
+        name = param["name"]
+        if param["parent"] is not None and name in vals:
+            values[name] = option_value(param, vals[name], values) if param["options"] is not None else vals[name]
+    return jsonable({p["name"]: values[p["name"]] for p in PARAMETERS if p["name"] in values})
+
+
+def option_value(param, index, values):
+    """The value a choice's option index stands for."""
+    nested = param["nested"].get(str(index))
+    if nested is not None:
+        return values.get(nested)
+    text = param["options"][index]
+    return text if param["object"] else literal_value(text)
 
 
 def jsonable(value):

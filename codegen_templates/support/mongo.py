@@ -4,7 +4,7 @@
 
 MODEL_ATTACHMENT = "best_model.keras"
 WORKER_IDLE_EXIT = 4  # a worker process's exit status when it ran out of work
-REQUEUE = {"state": hyperopt.JOB_STATE_NEW, "owner": None, "book_time": None}
+REQUEUED_JOB = {"state": hyperopt.JOB_STATE_NEW, "owner": None, "book_time": None}
 
 
 def parse_mongo_url(url):
@@ -39,10 +39,10 @@ def masked_url(url):
     """The URL with its password replaced by ***, for logs and run.json."""
     import re
 
-    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", url)
+    return re.sub(r"([^:/@=\s]+:)[^@/\s]*@", r"\1***@", url)
 
 
-def connect(url):
+def mongo_connect(url):
     """A hyperopt MongoJobs handle for the URL (with the pymongo 4 fixes installed)."""
     import gridfs
     import pymongo
@@ -75,11 +75,11 @@ def patch_hyperopt_mongo():
     MongoJobs.reserve = _jobs_reserve
     MongoJobs.update = _jobs_update
     MongoJobs.__len__ = lambda self: self.jobs.count_documents({})
-    MongoJobs.new_from_connection_str = classmethod(lambda cls, url, *unused: connect(url))
+    MongoJobs.new_from_connection_str = classmethod(lambda cls, url, *unused: mongo_connect(url))
     MongoTrials._insert_trial_docs = _trials_insert_docs
     MongoTrials.count_by_state_unsynced = _trials_count_by_state
     MongoTrials.new_trial_ids = _trials_new_ids
-    hyperopt.mongoexp.number_of_jobs_in_db = lambda options: connect(options.mongo).jobs.count_documents({})
+    hyperopt.mongoexp.number_of_jobs_in_db = lambda options: mongo_connect(options.mongo).jobs.count_documents({})
 
 
 def _jobs_insert(self, job):
@@ -192,7 +192,7 @@ class DatabaseTrials(MongoTrials):
             reason = None
             if doc.get("refresh_time") is not None and doc["refresh_time"] < cutoff:
                 reason = f"no heartbeat for {self.stale_after:g} s"
-            elif owner_is_dead(doc.get("owner")):
+            elif job_owner_is_dead(doc.get("owner")):
                 reason = "its process is gone"
             if reason is None:
                 continue
@@ -200,15 +200,15 @@ class DatabaseTrials(MongoTrials):
             # expects version + 1) then matches nothing and fails its check.
             taken = jobs.update_one(
                 {"_id": doc["_id"], "owner": doc["owner"], "state": hyperopt.JOB_STATE_RUNNING},
-                {"$set": REQUEUE, "$inc": {"version": 2}},
+                {"$set": REQUEUED_JOB, "$inc": {"version": 2}},
             )
             if taken.modified_count:
-                print(f"requeued trial {doc['tid']}: worker {owner_name(doc['owner'])} lost ({reason})", file=sys.stderr)
+                print(f"requeued trial {doc['tid']}: worker {job_owner_name(doc['owner'])} lost ({reason})", file=sys.stderr)
 
     def adapt_to_workers(self):
         if self.search is None:
             return
-        workers = len(live_workers(self.handle, self._exp_key, self.stale_after))
+        workers = len(live_mongo_workers(self.handle, self._exp_key))
         durations = [t["result"]["duration"] for t in self.trials[-20:] if t["result"].get("duration")]
         typical = float(np.median(durations)) if durations else 1.0
         # One spare job per worker: a worker that finishes finds the next one
@@ -238,7 +238,7 @@ class DatabaseTrials(MongoTrials):
 
     def checkpoint_docs(self):
         """The trials as plain data, so that reading the checkpoint needs no pymongo."""
-        return [plain_data({k: v for k, v in t.items() if k not in ("_id", "_attachments")}) for t in self.trials]
+        return [plain_trial_data({k: v for k, v in t.items() if k not in ("_id", "_attachments")}) for t in self.trials]
 
     def save_best_model(self, tid, run):
         """Write the model a worker shipped with trial `tid` to best_model.keras."""
@@ -249,24 +249,24 @@ class DatabaseTrials(MongoTrials):
             run.best_loss = doc["result"]["loss"]
 
 
-def plain_data(value):
+def plain_trial_data(value):
     if isinstance(value, dict):
-        return {k: plain_data(v) for k, v in value.items()}
+        return {k: plain_trial_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain_data(v) for v in value]
+        return [plain_trial_data(v) for v in value]
     return value
 
 
-def owner_name(owner):
+def job_owner_name(owner):
     """hyperopt's worker stores its owner as ["host:pid"], ours as "host:pid"."""
     return owner[0] if isinstance(owner, (list, tuple)) and owner else owner
 
 
-def owner_is_dead(owner):
+def job_owner_is_dead(owner):
     """True when the owner ran on this host and its process no longer exists."""
     import socket
 
-    host, _, pid = str(owner_name(owner)).rpartition(":")
+    host, _, pid = str(job_owner_name(owner)).rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
@@ -278,20 +278,21 @@ def owner_is_dead(owner):
     return False
 
 
-def live_workers(handle, exp_key, within):
-    """Worker ids that polled for exp_key recently or are running one of its trials."""
-    since = hyperopt.utils.coarse_utcnow() - datetime.timedelta(seconds=within)
+def live_mongo_workers(handle, exp_key):
+    """Worker ids that polled for exp_key lately or are running one of its trials."""
+    since = hyperopt.utils.coarse_utcnow() - datetime.timedelta(seconds=10)  # workers poll every 2 s
     polling = handle.db.hyperasc_workers.find({"exp_key": exp_key, "seen": {"$gte": since}}, projection=["_id"])
     running = handle.jobs.find({"exp_key": exp_key, "state": hyperopt.JOB_STATE_RUNNING}, projection=["owner"])
-    return {d["_id"] for d in polling} | {owner_name(d["owner"]) for d in running}
+    return {d["_id"] for d in polling} | {job_owner_name(d["owner"]) for d in running}
 
 
 def open_database_trials(run, args):
     """The experiment's trials in MongoDB; --out receives the results as for a local run."""
     previous = run.read_json("run.json") or {}
-    same_experiment = (previous.get("mongo") or {}).get("exp_key") == args.exp_key
-    run.open(resume=args.resume or same_experiment)  # refuses an --out that holds another run
-    return DatabaseTrials(connect(args.mongo), args.exp_key, args.stale_after)
+    if (previous.get("mongo") or {}).get("exp_key") != args.exp_key:
+        run.open(resume=args.resume)  # refuses an --out that holds another run
+    # else a restarted driver: the database holds the experiment, --out its record so far
+    return DatabaseTrials(mongo_connect(args.mongo), args.exp_key, args.stale_after)
 
 
 def script_source():
@@ -326,7 +327,7 @@ class ShippedObjective:
             TrialScope.configure(None, self.config["seed"], self.config["trial_seed"])
             return objective(expr, memo, ctrl)
         TrialScope.configure(ModelShipper(ctrl), self.config["seed"], self.config["trial_seed"])
-        with Heartbeat(handle.jobs, ctrl.current_trial, self.config["heartbeat"]):
+        with TrialHeartbeat(handle.jobs, ctrl.current_trial, self.config["heartbeat"]):
             return objective(expr, memo, ctrl)
 
 
@@ -361,7 +362,7 @@ def load_shipped_objective(source, config):
     return module.ShippedObjective(config)
 
 
-class Heartbeat:
+class TrialHeartbeat:
     """Refresh the running job's refresh_time every few seconds from a thread.
 
     The driver takes back a job whose refresh_time is older than --stale-after.
@@ -419,16 +420,19 @@ class ModelShipper:
                 self.ctrl.attachments[MODEL_ATTACHMENT] = f.read()
 
 
-def run_workers(args):
+def run_mongo_workers(args):
     """`tune.py worker`: one worker in this process, or a supervisor of several."""
     if args.workers == 1 and not args.gpus and not args.recycle_after:
-        return work(args)
+        return run_mongo_worker(args)
+    import signal
+
     slots = [{"gpu": gpu, "left": args.max_jobs, "crashes": 0, "process": None} for gpu in (args.gpus or [None] * args.workers)]
     print(f"starting {len(slots)} workers for {args.exp_key or 'any experiment'} on {masked_url(args.mongo)}", file=sys.stderr)
+    signal.signal(signal.SIGTERM, lambda *unused: sys.exit(143))  # so that the workers are stopped too
     try:
         while any(slot["process"] is not None or slot["left"] != 0 for slot in slots):
             for slot in slots:
-                supervise(slot, args)
+                supervise_worker(slot, args)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
@@ -442,7 +446,7 @@ def run_workers(args):
     return 0
 
 
-def supervise(slot, args):
+def supervise_worker(slot, args):
     """Start the slot's worker process, or restart it when it was recycled or crashed."""
     import subprocess
 
@@ -483,32 +487,37 @@ def supervise(slot, args):
     slot["process"] = subprocess.Popen(command, env=env)
 
 
-def work(args):
+def run_mongo_worker(args):
     """Reserve and run trials until --max-jobs, --idle-timeout or a signal ends it."""
     import signal
     import socket
 
     signal.signal(signal.SIGTERM, lambda *unused: sys.exit(143))
-    handle = connect(args.mongo)
+    import pymongo.errors
+
+    handle = mongo_connect(args.mongo)
     me = f"{socket.gethostname()}:{os.getpid()}"
     experiments = {}
     done = 0
-    try:
-        while args.max_jobs is None or done < args.max_jobs:
-            job = reserve_job(handle, me, args)
-            if job is None:
-                return WORKER_IDLE_EXIT
-            run_job(handle, job, me, experiments)
-            done += 1
-            if done == 1:
-                gc.freeze()  # the data and the framework's state are loaded now too
-    finally:
-        with contextlib.suppress(Exception):
-            handle.db.hyperasc_workers.delete_one({"_id": me})
+    while args.max_jobs is None or done < args.max_jobs:
+        job = reserve_mongo_job(handle, me, args)
+        if job is None:
+            return WORKER_IDLE_EXIT
+        try:
+            run_mongo_job(handle, job, me, experiments)
+        except pymongo.errors.ConnectionFailure as exc:
+            # Could not load the experiment; the job goes back to the queue
+            # (or, if the database is away, the driver takes it back later).
+            print(f"worker {me}: database unavailable ({exc}); retrying", file=sys.stderr)
+            time.sleep(1.0)
+            continue
+        done += 1
+        if done == 1:
+            gc.freeze()  # the data and the framework's state are loaded now too
     return 0
 
 
-def reserve_job(handle, me, args):
+def reserve_mongo_job(handle, me, args):
     """The next queued job, waiting with a short backoff; None after --idle-timeout."""
     import pymongo.errors
 
@@ -532,14 +541,14 @@ def reserve_job(handle, me, args):
     return None
 
 
-def run_job(handle, job, me, experiments):
+def run_mongo_job(handle, job, me, experiments):
     """Evaluate one reserved job and store its result, unless the driver took it back."""
     import pymongo.errors
 
     try:
+        trials, domain = load_mongo_experiment(handle, job["exp_key"], experiments)
+        ctrl = MongoCtrl(trials=trials, current_trial=job, read_only=False)
         try:
-            trials, domain = load_experiment(handle, job["exp_key"], experiments)
-            ctrl = MongoCtrl(trials=trials, current_trial=job, read_only=False)
             result = domain.evaluate(hyperopt.base.spec_from_misc(job["misc"]), ctrl)
         except Exception:
             result = {"status": STATUS_FAIL, "loss": None, "error": traceback.format_exc()}
@@ -555,13 +564,13 @@ def run_job(handle, job, me, experiments):
         if not stored:
             print(f"worker {me}: trial {job['tid']} was handed to another worker; result dropped", file=sys.stderr)
     except BaseException:
-        # Stopped mid-trial (SIGTERM, Ctrl-C): hand the job back at once.
+        # Stopped mid-trial (SIGTERM, Ctrl-C) or no database: hand the job back.
         with contextlib.suppress(Exception):
-            handle.jobs.update_one({"_id": job["_id"], "owner": me}, {"$set": REQUEUE, "$inc": {"version": 2}})
+            handle.jobs.update_one({"_id": job["_id"], "owner": me}, {"$set": REQUEUED_JOB, "$inc": {"version": 2}})
         raise
 
 
-def load_experiment(handle, exp_key, experiments):
+def load_mongo_experiment(handle, exp_key, experiments):
     """The experiment's MongoTrials and hyperopt Domain, unpickled once per version the driver stored."""
     stored = handle.gfs.find_one({"filename": "FMinIter_Domain", "exp_key": exp_key}, sort=[("uploadDate", -1)])
     if stored is None:

@@ -309,7 +309,7 @@ def main(argv=None):
             loss_threshold=args.loss_threshold,
             early_stop_fn=search.after_trial,
             rstate=np.random.default_rng(args.seed),
-            # MongoDB adapts the queue to its workers; Spark needs one per slot.
+            # MongoDB sizes the queue from its workers; Spark gets a spare trial per slot.
             max_queue_len=2 * args.spark if args.spark else 1,
             show_progressbar=not args.quiet,
             return_argmin=False,
@@ -331,9 +331,8 @@ def backend_provenance(args):
     """run.json entries about the backend; the password never appears in them."""
     if not args.mongo:
         return {"spark": {"parallelism": args.spark}} if args.spark else {}
-    argv = [masked_url(a) if "://" in a else a for a in sys.argv]
     return {
-        "argv": argv,
+        "argv": [masked_url(a) for a in sys.argv],
         "mongo": {
             "url": masked_url(args.mongo),
             "exp_key": args.exp_key,
@@ -547,6 +546,13 @@ class SeededAlgorithm:
     """
 
     def __init__(self, name, run_seed, points=()):
+        if name == "atpe":
+            try:
+                import lightgbm  # noqa: F401  (hyperopt's ATPE needs it but does not install it)
+            except ImportError:
+                sys.exit(
+                    "error: --algo atpe needs lightgbm: pip install lightgbm scikit-learn"
+                )
         self.suggest = ALGORITHMS[name]
         self.run_seed = run_seed
         self.points = list(points)
@@ -1009,10 +1015,12 @@ class TrialScope:
             suppress = True
         elif kind is None and self.result is None:
             self.result = self._failure("the model function returned nothing")
-        # Free this trial's graphs and layers before the next one starts.
-        if keras is not None:
-            keras.backend.clear_session()
-        gc.collect()
+        # Free this trial's graphs and layers before the next trial. A forked
+        # trial process frees everything by exiting, which is much faster.
+        if not self.isolate:
+            if keras is not None:
+                keras.backend.clear_session()
+            gc.collect()
         return suppress
 
     def _failure(self, message):
@@ -1325,7 +1333,7 @@ def masked_url(url):
     """The URL with its password replaced by ***, for logs and run.json."""
     import re
 
-    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", url)
+    return re.sub(r"([^:/@=\s]+:)[^@/\s]*@", r"\1***@", url)
 
 
 def connect(url):
@@ -1529,7 +1537,7 @@ class DatabaseTrials(MongoTrials):
     def adapt_to_workers(self):
         if self.search is None:
             return
-        workers = len(live_workers(self.handle, self._exp_key, self.stale_after))
+        workers = len(live_workers(self.handle, self._exp_key))
         durations = [
             t["result"]["duration"]
             for t in self.trials[-20:]
@@ -1634,9 +1642,11 @@ def owner_is_dead(owner):
     return False
 
 
-def live_workers(handle, exp_key, within):
-    """Worker ids that polled for exp_key recently or are running one of its trials."""
-    since = hyperopt.utils.coarse_utcnow() - datetime.timedelta(seconds=within)
+def live_workers(handle, exp_key):
+    """Worker ids that polled for exp_key lately or are running one of its trials."""
+    since = hyperopt.utils.coarse_utcnow() - datetime.timedelta(
+        seconds=10
+    )  # workers poll every 2 s
     polling = handle.db.hyperasc_workers.find(
         {"exp_key": exp_key, "seen": {"$gte": since}}, projection=["_id"]
     )
@@ -1649,10 +1659,9 @@ def live_workers(handle, exp_key, within):
 def open_database_trials(run, args):
     """The experiment's trials in MongoDB; --out receives the results as for a local run."""
     previous = run.read_json("run.json") or {}
-    same_experiment = (previous.get("mongo") or {}).get("exp_key") == args.exp_key
-    run.open(
-        resume=args.resume or same_experiment
-    )  # refuses an --out that holds another run
+    if (previous.get("mongo") or {}).get("exp_key") != args.exp_key:
+        run.open(resume=args.resume)  # refuses an --out that holds another run
+    # else a restarted driver: the database holds the experiment, --out its record so far
     return DatabaseTrials(connect(args.mongo), args.exp_key, args.stale_after)
 
 
@@ -1804,6 +1813,8 @@ def run_workers(args):
     """`tune.py worker`: one worker in this process, or a supervisor of several."""
     if args.workers == 1 and not args.gpus and not args.recycle_after:
         return work(args)
+    import signal
+
     slots = [
         {"gpu": gpu, "left": args.max_jobs, "crashes": 0, "process": None}
         for gpu in (args.gpus or [None] * args.workers)
@@ -1812,6 +1823,9 @@ def run_workers(args):
         f"starting {len(slots)} workers for {args.exp_key or 'any experiment'} on {masked_url(args.mongo)}",
         file=sys.stderr,
     )
+    signal.signal(
+        signal.SIGTERM, lambda *unused: sys.exit(143)
+    )  # so that the workers are stopped too
     try:
         while any(slot["process"] is not None or slot["left"] != 0 for slot in slots):
             for slot in slots:
@@ -1889,22 +1903,29 @@ def work(args):
     import socket
 
     signal.signal(signal.SIGTERM, lambda *unused: sys.exit(143))
+    import pymongo.errors
+
     handle = connect(args.mongo)
     me = f"{socket.gethostname()}:{os.getpid()}"
     experiments = {}
     done = 0
-    try:
-        while args.max_jobs is None or done < args.max_jobs:
-            job = reserve_job(handle, me, args)
-            if job is None:
-                return WORKER_IDLE_EXIT
+    while args.max_jobs is None or done < args.max_jobs:
+        job = reserve_job(handle, me, args)
+        if job is None:
+            return WORKER_IDLE_EXIT
+        try:
             run_job(handle, job, me, experiments)
-            done += 1
-            if done == 1:
-                gc.freeze()  # the data and the framework's state are loaded now too
-    finally:
-        with contextlib.suppress(Exception):
-            handle.db.hyperasc_workers.delete_one({"_id": me})
+        except pymongo.errors.ConnectionFailure as exc:
+            # Could not load the experiment; the job goes back to the queue
+            # (or, if the database is away, the driver takes it back later).
+            print(
+                f"worker {me}: database unavailable ({exc}); retrying", file=sys.stderr
+            )
+            time.sleep(1.0)
+            continue
+        done += 1
+        if done == 1:
+            gc.freeze()  # the data and the framework's state are loaded now too
     return 0
 
 
@@ -1948,9 +1969,9 @@ def run_job(handle, job, me, experiments):
     import pymongo.errors
 
     try:
+        trials, domain = load_experiment(handle, job["exp_key"], experiments)
+        ctrl = MongoCtrl(trials=trials, current_trial=job, read_only=False)
         try:
-            trials, domain = load_experiment(handle, job["exp_key"], experiments)
-            ctrl = MongoCtrl(trials=trials, current_trial=job, read_only=False)
             result = domain.evaluate(hyperopt.base.spec_from_misc(job["misc"]), ctrl)
         except Exception:
             result = {
@@ -1979,7 +2000,7 @@ def run_job(handle, job, me, experiments):
                 file=sys.stderr,
             )
     except BaseException:
-        # Stopped mid-trial (SIGTERM, Ctrl-C): hand the job back at once.
+        # Stopped mid-trial (SIGTERM, Ctrl-C) or no database: hand the job back.
         with contextlib.suppress(Exception):
             handle.jobs.update_one(
                 {"_id": job["_id"], "owner": me},
