@@ -6,13 +6,13 @@ import difflib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from . import __version__
 from .diagnostics import CompileError, Diagnostic, render
+from .fileio import write_atomically
 from .source import Source, read_source
 
 EXIT_ERROR = 2
@@ -164,20 +164,7 @@ def _check(out: Path, script: str) -> None:
 
 
 def _write_atomically(out: Path, text: str) -> None:
-    folder = out.resolve().parent
     try:
-        mode = out.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o644
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=folder)
+        write_atomically(out, text.encode("utf-8"))
     except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc}")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, out)
-    except OSError as exc:
-        os.unlink(tmp)
         _fail(f"cannot write {out}: {exc.strerror or exc}")

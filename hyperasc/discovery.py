@@ -14,7 +14,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-from .diagnostics import CompileError, Diagnostic, error
+from .diagnostics import error
 from .scanner import Handle, restore_column
 
 ALGORITHMS = ("tpe", "rand", "atpe", "anneal")

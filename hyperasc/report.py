@@ -16,14 +16,14 @@ import csv
 import io
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from .fileio import write_atomically
 
 __all__ = ["ReportError", "write_report", "FORMATS"]
 
@@ -179,18 +179,9 @@ def read_run(run_dir: Path) -> Run:
 def _write_atomic(path: Path, data: bytes) -> Path:
     # A reader (or a browser refreshing report.html) never sees a half-written file.
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        write_atomically(path, data)
     except OSError as e:
         raise ReportError(f"cannot write {path}: {e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise ReportError(f"cannot write {path}: {e}") from e
-        raise
     return path
 
 

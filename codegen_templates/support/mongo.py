@@ -126,7 +126,7 @@ def _jobs_update(self, doc, dct, collection=None, do_sanity_checks=True):
 
 
 def _trials_insert_docs(self, docs):
-    return [self.handle.jobs.insert_one(doc).inserted_id for doc in docs]
+    return self.handle.jobs.insert_many(docs).inserted_ids if docs else []
 
 
 def _trials_count_by_state(self, arg):
@@ -216,7 +216,7 @@ class DatabaseTrials(MongoTrials):
         # up. Polls are frequent enough that the end of the search is seen
         # early, and no more: each costs the database a handful of queries.
         self.search.max_queue_len = max(1, workers)
-        self.search.poll_interval_secs = min(1.0, max(0.05, typical / 8))
+        self.search.poll_interval_secs = min(1.0, max(0.05, typical / 4))
 
     def fmin(self, fn, space, algo=None, max_evals=None, timeout=None, loss_threshold=None, max_queue_len=1,
              rstate=None, verbose=False, pass_expr_memo_ctrl=None, catch_eval_exceptions=False,
@@ -492,9 +492,9 @@ def run_mongo_worker(args):
     import signal
     import socket
 
-    signal.signal(signal.SIGTERM, lambda *unused: sys.exit(143))
     import pymongo.errors
 
+    signal.signal(signal.SIGTERM, lambda *unused: sys.exit(143))  # hands the running trial back
     handle = mongo_connect(args.mongo)
     me = f"{socket.gethostname()}:{os.getpid()}"
     experiments = {}
@@ -571,14 +571,21 @@ def run_mongo_job(handle, job, me, experiments):
 
 
 def load_mongo_experiment(handle, exp_key, experiments):
-    """The experiment's MongoTrials and hyperopt Domain, unpickled once per version the driver stored."""
+    """The experiment's MongoTrials and hyperopt Domain, unpickled once per version the driver stored.
+
+    A restarted driver stores a new version; looking for one at most every
+    few seconds spares the database a query per trial.
+    """
+    checked, file_id, trials, domain = experiments.get(exp_key, (0.0, None, None, None))
+    if time.time() - checked < 5.0:
+        return trials, domain
     stored = handle.gfs.find_one({"filename": "FMinIter_Domain", "exp_key": exp_key}, sort=[("uploadDate", -1)])
     if stored is None:
         raise RuntimeError(f"experiment {exp_key!r} has no domain in the database; was it started by tune.py?")
-    if experiments.get(exp_key, (None,))[0] != stored._id:
-        trials = MongoTrials(handle, exp_key=exp_key, refresh=False)
-        experiments[exp_key] = (stored._id, trials, pickle.loads(stored.read()))
+    if stored._id != file_id:
+        file_id, trials, domain = stored._id, MongoTrials(handle, exp_key=exp_key, refresh=False), pickle.loads(stored.read())
         # Modules live for good: keep them out of the collection that
         # TrialScope runs after every trial (else ~0.2 s of CPU per trial).
         gc.freeze()
-    return experiments[exp_key][1:]
+    experiments[exp_key] = (time.time(), file_id, trials, domain)
+    return trials, domain
