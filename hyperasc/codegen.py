@@ -54,8 +54,25 @@ def _template_dir() -> Path:
     return Path(str(resources.files("hyperasc.codegen_templates")))
 
 
+def generate(program: Program, space: Space, sha256: str, target: Target) -> str:
+    """The finished script: the part made for this model file, formatted by black,
+    then the support code that every script shares.
+
+    The support code is stored black-formatted (tests check that it stays so
+    and that the whole script passes `black --check`), so black only has to
+    format the few hundred lines that depend on the input.
+    """
+    head = format_script(render(program, space, sha256, target))
+    return head + "\n\n" + support_code()
+
+
+@functools.lru_cache(maxsize=1)
+def support_code() -> str:
+    return _environment().get_template("support.py.jinja").render()
+
+
 def render(program: Program, space: Space, sha256: str, target: Target) -> str:
-    """The unformatted script."""
+    """The unformatted part of the script that depends on the model file."""
     _check_reserved_names(program)
     replacements = {p.handle: _replacement(p, space) for p in space.top_level}
     minimize = program.minimize
@@ -172,7 +189,7 @@ def generated_names() -> dict[str, str | None]:
     """Top-level names the script itself defines: name -> module it imports it from."""
     names: dict[str, str | None] = {}
     folder = _template_dir()
-    files = [folder / "tune.py.jinja", *sorted((folder / "support").glob("*.py"))]
+    files = [folder / "tune.py.jinja", *sorted((folder / "support").glob("*.py"))]  # support.py.jinja only includes these
     for path in files:
         for line in path.read_text(encoding="utf-8").splitlines():
             match = _GENERATED_IMPORT.match(line)

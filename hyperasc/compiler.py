@@ -50,5 +50,5 @@ def compile_source(
 ) -> tuple[str, list[Diagnostic]]:
     """The formatted tuning script for `source`, and any warnings."""
     analysis = analyse(source, model_fn, data_fn)
-    text = codegen.render(analysis.program, analysis.space, source.sha256, target)
-    return codegen.format_script(text), analysis.warnings
+    script = codegen.generate(analysis.program, analysis.space, source.sha256, target)
+    return script, analysis.warnings

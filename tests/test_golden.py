@@ -1,4 +1,6 @@
-"""Golden files: tests/golden/NAME.py compiles to exactly tests/golden/NAME.expected.py.
+"""Golden files: tests/golden/NAME.py compiles to exactly tests/golden/NAME.expected.py,
+followed by the support code that every script shares (kept once, in
+codegen_templates/support.py.jinja, and checked here to be black-stable).
 
 The templates are still changing; after an intended change regenerate with
 
@@ -20,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers import ROOT  # noqa: E402
 
-from hyperasc.codegen import Target  # noqa: E402
+from hyperasc.codegen import Target, format_script, support_code  # noqa: E402
 from hyperasc.compiler import compile_source  # noqa: E402
 from hyperasc.source import read_source  # noqa: E402
 
@@ -46,7 +48,9 @@ def compile_golden(path: Path) -> str:
     command += "".join(f" --{k.replace('_', '-')} {v}" for k, v in flags.items())
     target = Target(relative, command, Path(out).name)
     script, _ = compile_source(read_source(relative, path.read_bytes()), target, **flags)
-    return script
+    shared = "\n\n" + support_code()
+    assert script.endswith(shared)
+    return script[: -len(shared)]
 
 
 @pytest.mark.parametrize("path", inputs(), ids=lambda p: p.stem)
@@ -67,6 +71,18 @@ def test_golden(path):
 
 def test_golden_inputs_exist():
     assert len(inputs()) >= 3
+
+
+def test_shared_support_code_is_black_stable_and_version_neutral():
+    import black
+
+    tail = support_code()
+    assert format_script(tail) == tail
+    # The part made for each model is formatted alone; that equals formatting
+    # the whole script as long as the support code needs no newer Python than
+    # the f-strings every script's own part already uses.
+    features = black.get_features_used(black.lib2to3_parse(tail))
+    assert {f.name for f in features} <= {"F_STRINGS"}
 
 
 def main(argv: list[str]) -> int:

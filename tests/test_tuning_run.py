@@ -370,3 +370,14 @@ def test_a_trial_process_that_dies_is_a_failed_trial(tmp_path):
     died, ok, _ = records(tmp_path / "run")
     assert died["status"] == "fail" and "died with signal 9" in died["error"]
     assert ok["status"] == "ok"
+
+
+def test_a_search_where_every_trial_fails_ends_cleanly(tmp_path):
+    script = compile_model(tmp_path, """
+        def create_model():
+            raise ValueError({{uniform(0, 1)}})
+        """)
+    proc = run(script, "--max-evals", "2", "--out", str(tmp_path / "run"), "--quiet")
+    assert "0 ok, 2 failed" in proc.stdout and "Traceback" not in proc.stderr
+    assert [r["status"] for r in records(tmp_path / "run")] == ["fail", "fail"]
+    assert not (tmp_path / "run" / "best.json").exists()

@@ -25,7 +25,9 @@ class SeededAlgorithm:
             try:
                 import lightgbm  # noqa: F401  (hyperopt's ATPE needs it but does not install it)
             except ImportError:
-                sys.exit("error: --algo atpe needs lightgbm: pip install lightgbm scikit-learn")
+                sys.exit(
+                    "error: --algo atpe needs lightgbm: pip install lightgbm scikit-learn"
+                )
         self.suggest = ALGORITHMS[name]
         self.run_seed = run_seed
         self.points = list(points)
@@ -36,7 +38,9 @@ class SeededAlgorithm:
             if tid < len(self.points):
                 docs.append(point_trial(domain, trials, tid, self.points[tid]))
             else:
-                docs.extend(self.suggest([tid], domain, trials, trial_seed(self.run_seed, tid)))
+                docs.extend(
+                    self.suggest([tid], domain, trials, trial_seed(self.run_seed, tid))
+                )
         return docs
 
 
@@ -63,11 +67,19 @@ def hyperopt_values(point):
     """Real values by name -> hyperopt's values by label (choice values become indices)."""
     described = {p["name"]: p for p in PARAMETERS}
     values = {}
-    pending = [(p["name"], point[p["name"]]) for p in PARAMETERS if p["parent"] is None and p["name"] in point]
-    missing = [p["name"] for p in PARAMETERS if p["parent"] is None and p["name"] not in point]
+    pending = [
+        (p["name"], point[p["name"]])
+        for p in PARAMETERS
+        if p["parent"] is None and p["name"] in point
+    ]
+    missing = [
+        p["name"] for p in PARAMETERS if p["parent"] is None and p["name"] not in point
+    ]
     unknown = sorted(set(point) - set(described))
     if missing or unknown:
-        raise ValueError(f"point {point} lacks {missing} or has unknown names {unknown}")
+        raise ValueError(
+            f"point {point} lacks {missing} or has unknown names {unknown}"
+        )
     while pending:
         name, value = pending.pop()
         param = described[name]
@@ -87,11 +99,15 @@ def option_index(param, value):
         if param["object"]:
             if value == text:
                 return index
-        elif str(index) not in param["nested"] and jsonable(literal_value(text)) == jsonable(value):
+        elif str(index) not in param["nested"] and jsonable(
+            literal_value(text)
+        ) == jsonable(value):
             return index
     for index in sorted(param["nested"], key=int):
         return int(index)  # the value belongs to a nested distribution
-    raise ValueError(f"{value!r} is not an option of {param['name']}: {param['options']}")
+    raise ValueError(
+        f"{value!r} is not an option of {param['name']}: {param['options']}"
+    )
 
 
 def literal_value(text):
@@ -105,8 +121,16 @@ def point_trial(domain, trials, tid, point):
     """A trial document for a warm-start point, as hyperopt's algorithms make them."""
     values = hyperopt_values(point)
     idxs = {label: [tid] if label in values else [] for label in domain.params}
-    vals = {label: [values[label]] if label in values else [] for label in domain.params}
-    misc = {"tid": tid, "cmd": domain.cmd, "workdir": domain.workdir, "idxs": idxs, "vals": vals}
+    vals = {
+        label: [values[label]] if label in values else [] for label in domain.params
+    }
+    misc = {
+        "tid": tid,
+        "cmd": domain.cmd,
+        "workdir": domain.workdir,
+        "idxs": idxs,
+        "vals": vals,
+    }
     return trials.new_trial_docs([tid], [None], [domain.new_result()], [misc])[0]
 
 
@@ -121,8 +145,14 @@ def real_values(space, trial):
     for param in reversed(PARAMETERS):  # deepest first, so parents can read them
         name = param["name"]
         if param["parent"] is not None and name in vals:
-            values[name] = option_value(param, vals[name], values) if param["options"] is not None else vals[name]
-    return jsonable({p["name"]: values[p["name"]] for p in PARAMETERS if p["name"] in values})
+            values[name] = (
+                option_value(param, vals[name], values)
+                if param["options"] is not None
+                else vals[name]
+            )
+    return jsonable(
+        {p["name"]: values[p["name"]] for p in PARAMETERS if p["name"] in values}
+    )
 
 
 def option_value(param, index, values):

@@ -17,13 +17,25 @@ def parse_mongo_url(url):
 
     parsed = urllib.parse.urlsplit(url if "://" in url else "mongo://" + url)
     if parsed.scheme != "mongo":
-        raise SystemExit(f"error: --mongo must look like mongo://HOST:PORT/DB/jobs, not {masked_url(url)}")
+        raise SystemExit(
+            f"error: --mongo must look like mongo://HOST:PORT/DB/jobs, not {masked_url(url)}"
+        )
     path = [part for part in parsed.path.split("/") if part]
     if not 1 <= len(path) <= 2:
-        raise SystemExit(f"error: --mongo {masked_url(url)} must name a database: mongo://HOST:PORT/DB/jobs")
+        raise SystemExit(
+            f"error: --mongo {masked_url(url)} must name a database: mongo://HOST:PORT/DB/jobs"
+        )
     query = urllib.parse.parse_qs(parsed.query)
-    user = urllib.parse.unquote(parsed.username) if parsed.username else os.environ.get("HYPERASC_MONGO_USER")
-    password = urllib.parse.unquote(parsed.password) if parsed.password else os.environ.get("HYPERASC_MONGO_PASSWORD")
+    user = (
+        urllib.parse.unquote(parsed.username)
+        if parsed.username
+        else os.environ.get("HYPERASC_MONGO_USER")
+    )
+    password = (
+        urllib.parse.unquote(parsed.password)
+        if parsed.password
+        else os.environ.get("HYPERASC_MONGO_PASSWORD")
+    )
     return {
         "host": parsed.hostname or "localhost",
         "port": parsed.port or 27017,
@@ -54,9 +66,13 @@ def mongo_connect(url):
     if parts["user"]:
         credentials = {"username": parts["user"], "password": parts["password"]}
         credentials["authSource"] = parts["auth_source"] or parts["db"]
-    client = pymongo.MongoClient(parts["host"], parts["port"], document_class=SON, w=1, **credentials)
+    client = pymongo.MongoClient(
+        parts["host"], parts["port"], document_class=SON, w=1, **credentials
+    )
     db = client[parts["db"]]
-    return MongoJobs(db, db[parts["collection"]], gridfs.GridFS(db), client, None, "spec")
+    return MongoJobs(
+        db, db[parts["collection"]], gridfs.GridFS(db), client, None, "spec"
+    )
 
 
 # hyperopt 0.3.0's mongoexp calls pymongo APIs that pymongo 4 removed (insert,
@@ -75,11 +91,15 @@ def patch_hyperopt_mongo():
     MongoJobs.reserve = _jobs_reserve
     MongoJobs.update = _jobs_update
     MongoJobs.__len__ = lambda self: self.jobs.count_documents({})
-    MongoJobs.new_from_connection_str = classmethod(lambda cls, url, *unused: mongo_connect(url))
+    MongoJobs.new_from_connection_str = classmethod(
+        lambda cls, url, *unused: mongo_connect(url)
+    )
     MongoTrials._insert_trial_docs = _trials_insert_docs
     MongoTrials.count_by_state_unsynced = _trials_count_by_state
     MongoTrials.new_trial_ids = _trials_new_ids
-    hyperopt.mongoexp.number_of_jobs_in_db = lambda options: mongo_connect(options.mongo).jobs.count_documents({})
+    hyperopt.mongoexp.number_of_jobs_in_db = lambda options: mongo_connect(
+        options.mongo
+    ).jobs.count_documents({})
 
 
 def _jobs_insert(self, job):
@@ -106,8 +126,15 @@ def _jobs_reserve(self, host_id, cond=None, exp_key=None):
     if exp_key is not None:
         query["exp_key"] = exp_key
     now = hyperopt.utils.coarse_utcnow()
-    claim = {"owner": host_id, "book_time": now, "state": hyperopt.JOB_STATE_RUNNING, "refresh_time": now}
-    return self.jobs.find_one_and_update(query, {"$set": claim}, return_document=ReturnDocument.AFTER)
+    claim = {
+        "owner": host_id,
+        "book_time": now,
+        "state": hyperopt.JOB_STATE_RUNNING,
+        "refresh_time": now,
+    }
+    return self.jobs.find_one_and_update(
+        query, {"$set": claim}, return_document=ReturnDocument.AFTER
+    )
 
 
 def _jobs_update(self, doc, dct, collection=None, do_sanity_checks=True):
@@ -120,8 +147,13 @@ def _jobs_update(self, doc, dct, collection=None, do_sanity_checks=True):
         query["version"] = doc["version"]
     collection.update_one(query, {"$set": dct})
     doc.update(dct)
-    if do_sanity_checks and collection.find_one({"_id": doc["_id"], "version": doc["version"]}) is None:
-        raise hyperopt.mongoexp.OperationFailure(f"job {doc['_id']} changed under us (requeued?)")
+    if (
+        do_sanity_checks
+        and collection.find_one({"_id": doc["_id"], "version": doc["version"]}) is None
+    ):
+        raise hyperopt.mongoexp.OperationFailure(
+            f"job {doc['_id']} changed under us (requeued?)"
+        )
     return doc
 
 
@@ -141,7 +173,10 @@ def _trials_new_ids(self, n):
     from pymongo import ReturnDocument
 
     counter = self.handle.db.job_ids.find_one_and_update(
-        {"a": 0}, {"$inc": {"last_id": n}}, upsert=True, return_document=ReturnDocument.AFTER
+        {"a": 0},
+        {"$inc": {"last_id": n}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
     )
     return list(range(counter["last_id"] - n, counter["last_id"]))
 
@@ -172,7 +207,10 @@ class DatabaseTrials(MongoTrials):
         from pymongo import ReturnDocument
 
         counter = self.handle.db.hyperasc_tids.find_one_and_update(
-            {"_id": self._exp_key}, {"$inc": {"next": n}}, upsert=True, return_document=ReturnDocument.AFTER
+            {"_id": self._exp_key},
+            {"$inc": {"next": n}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
         return list(range(counter["next"] - n, counter["next"]))
 
@@ -187,7 +225,9 @@ class DatabaseTrials(MongoTrials):
     def requeue_lost_jobs(self):
         jobs = self.handle.jobs
         running = {"exp_key": self._exp_key, "state": hyperopt.JOB_STATE_RUNNING}
-        cutoff = hyperopt.utils.coarse_utcnow() - datetime.timedelta(seconds=self.stale_after)
+        cutoff = hyperopt.utils.coarse_utcnow() - datetime.timedelta(
+            seconds=self.stale_after
+        )
         for doc in jobs.find(running, projection=["tid", "owner", "refresh_time"]):
             reason = None
             if doc.get("refresh_time") is not None and doc["refresh_time"] < cutoff:
@@ -199,17 +239,28 @@ class DatabaseTrials(MongoTrials):
             # The version jumps by 2: a late write by the lost worker (which
             # expects version + 1) then matches nothing and fails its check.
             taken = jobs.update_one(
-                {"_id": doc["_id"], "owner": doc["owner"], "state": hyperopt.JOB_STATE_RUNNING},
+                {
+                    "_id": doc["_id"],
+                    "owner": doc["owner"],
+                    "state": hyperopt.JOB_STATE_RUNNING,
+                },
                 {"$set": REQUEUED_JOB, "$inc": {"version": 2}},
             )
             if taken.modified_count:
-                print(f"requeued trial {doc['tid']}: worker {job_owner_name(doc['owner'])} lost ({reason})", file=sys.stderr)
+                print(
+                    f"requeued trial {doc['tid']}: worker {job_owner_name(doc['owner'])} lost ({reason})",
+                    file=sys.stderr,
+                )
 
     def adapt_to_workers(self):
         if self.search is None:
             return
         workers = len(live_mongo_workers(self.handle, self._exp_key))
-        durations = [t["result"]["duration"] for t in self.trials[-20:] if t["result"].get("duration")]
+        durations = [
+            t["result"]["duration"]
+            for t in self.trials[-20:]
+            if t["result"].get("duration")
+        ]
         typical = float(np.median(durations)) if durations else 1.0
         # One spare job per worker: a worker that finishes finds the next one
         # waiting, and the driver has a whole trial's time to top the queue
@@ -218,15 +269,41 @@ class DatabaseTrials(MongoTrials):
         self.search.max_queue_len = max(1, workers)
         self.search.poll_interval_secs = min(1.0, max(0.05, typical / 4))
 
-    def fmin(self, fn, space, algo=None, max_evals=None, timeout=None, loss_threshold=None, max_queue_len=1,
-             rstate=None, verbose=False, pass_expr_memo_ctrl=None, catch_eval_exceptions=False,
-             return_argmin=True, show_progressbar=True, early_stop_fn=None, trials_save_file=""):
+    def fmin(
+        self,
+        fn,
+        space,
+        algo=None,
+        max_evals=None,
+        timeout=None,
+        loss_threshold=None,
+        max_queue_len=1,
+        rstate=None,
+        verbose=False,
+        pass_expr_memo_ctrl=None,
+        catch_eval_exceptions=False,
+        return_argmin=True,
+        show_progressbar=True,
+        early_stop_fn=None,
+        trials_save_file="",
+    ):
         """hyperopt.fmin hands the search to this method (as it does for SparkTrials)."""
-        domain = hyperopt.base.Domain(fn, space, pass_expr_memo_ctrl=pass_expr_memo_ctrl)
+        domain = hyperopt.base.Domain(
+            fn, space, pass_expr_memo_ctrl=pass_expr_memo_ctrl
+        )
         self.search = hyperopt.FMinIter(
-            algo, domain, self, rstate=rstate, max_queue_len=max_queue_len, poll_interval_secs=0.1,
-            max_evals=max_evals, timeout=timeout, loss_threshold=loss_threshold, verbose=verbose,
-            show_progressbar=show_progressbar, early_stop_fn=early_stop_fn,
+            algo,
+            domain,
+            self,
+            rstate=rstate,
+            max_queue_len=max_queue_len,
+            poll_interval_secs=0.1,
+            max_evals=max_evals,
+            timeout=timeout,
+            loss_threshold=loss_threshold,
+            verbose=verbose,
+            show_progressbar=show_progressbar,
+            early_stop_fn=early_stop_fn,
         )
         self.adapt_to_workers()
         self.search.exhaust()
@@ -238,14 +315,21 @@ class DatabaseTrials(MongoTrials):
 
     def checkpoint_docs(self):
         """The trials as plain data, so that reading the checkpoint needs no pymongo."""
-        return [plain_trial_data({k: v for k, v in t.items() if k not in ("_id", "_attachments")}) for t in self.trials]
+        return [
+            plain_trial_data(
+                {k: v for k, v in t.items() if k not in ("_id", "_attachments")}
+            )
+            for t in self.trials
+        ]
 
     def save_best_model(self, tid, run):
         """Write the model a worker shipped with trial `tid` to best_model.keras."""
         doc = self.handle.jobs.find_one({"exp_key": self._exp_key, "tid": tid})
         attachments = self.trial_attachments(doc) if doc is not None else {}
         if MODEL_ATTACHMENT in attachments:
-            write_atomically(run.file("best_model.keras"), attachments[MODEL_ATTACHMENT])
+            write_atomically(
+                run.file("best_model.keras"), attachments[MODEL_ATTACHMENT]
+            )
             run.best_loss = doc["result"]["loss"]
 
 
@@ -280,9 +364,15 @@ def job_owner_is_dead(owner):
 
 def live_mongo_workers(handle, exp_key):
     """Worker ids that polled for exp_key lately or are running one of its trials."""
-    since = hyperopt.utils.coarse_utcnow() - datetime.timedelta(seconds=10)  # workers poll every 2 s
-    polling = handle.db.hyperasc_workers.find({"exp_key": exp_key, "seen": {"$gte": since}}, projection=["_id"])
-    running = handle.jobs.find({"exp_key": exp_key, "state": hyperopt.JOB_STATE_RUNNING}, projection=["owner"])
+    since = hyperopt.utils.coarse_utcnow() - datetime.timedelta(
+        seconds=10
+    )  # workers poll every 2 s
+    polling = handle.db.hyperasc_workers.find(
+        {"exp_key": exp_key, "seen": {"$gte": since}}, projection=["_id"]
+    )
+    running = handle.jobs.find(
+        {"exp_key": exp_key, "state": hyperopt.JOB_STATE_RUNNING}, projection=["owner"]
+    )
     return {d["_id"] for d in polling} | {job_owner_name(d["owner"]) for d in running}
 
 
@@ -322,11 +412,18 @@ class ShippedObjective:
         if handle is None:
             # Spark passes no ctrl: seed the trial from its sampled values instead.
             sampled = hyperopt.pyll.rec_eval(expr, memo=dict(memo))
-            key = int(hashlib.sha256(json.dumps(jsonable(sampled), sort_keys=True).encode()).hexdigest()[:8], 16)
+            key = int(
+                hashlib.sha256(
+                    json.dumps(jsonable(sampled), sort_keys=True).encode()
+                ).hexdigest()[:8],
+                16,
+            )
             ctrl = argparse.Namespace(current_trial={"tid": key})
             TrialScope.configure(None, self.config["seed"], self.config["trial_seed"])
             return objective(expr, memo, ctrl)
-        TrialScope.configure(ModelShipper(ctrl), self.config["seed"], self.config["trial_seed"])
+        TrialScope.configure(
+            ModelShipper(ctrl), self.config["seed"], self.config["trial_seed"]
+        )
         with TrialHeartbeat(handle.jobs, ctrl.current_trial, self.config["heartbeat"]):
             return objective(expr, memo, ctrl)
 
@@ -373,7 +470,9 @@ class TrialHeartbeat:
 
         self.jobs, self.job, self.every = jobs, job, every
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self.beat, name="hyperasc-heartbeat", daemon=True)
+        self.thread = threading.Thread(
+            target=self.beat, name="hyperasc-heartbeat", daemon=True
+        )
 
     def __enter__(self):
         self.thread.start()
@@ -384,11 +483,19 @@ class TrialHeartbeat:
         self.thread.join()
 
     def beat(self):
-        query = {"_id": self.job["_id"], "owner": self.job.get("owner"), "state": hyperopt.JOB_STATE_RUNNING}
+        query = {
+            "_id": self.job["_id"],
+            "owner": self.job.get("owner"),
+            "state": hyperopt.JOB_STATE_RUNNING,
+        }
         while not self.stopped.wait(self.every):
             try:
-                self.jobs.update_one(query, {"$set": {"refresh_time": hyperopt.utils.coarse_utcnow()}})
-            except Exception as exc:  # the database may be restarting; try again next beat
+                self.jobs.update_one(
+                    query, {"$set": {"refresh_time": hyperopt.utils.coarse_utcnow()}}
+                )
+            except (
+                Exception
+            ) as exc:  # the database may be restarting; try again next beat
                 print(f"heartbeat failed: {exc}", file=sys.stderr)
 
 
@@ -405,7 +512,9 @@ class ModelShipper:
     @property
     def best_loss(self):
         ok = {"exp_key": self.ctrl.current_trial["exp_key"], "result.status": STATUS_OK}
-        best = self.ctrl.trials.handle.jobs.find_one(ok, sort=[("result.loss", 1)], projection=["result.loss"])
+        best = self.ctrl.trials.handle.jobs.find_one(
+            ok, sort=[("result.loss", 1)], projection=["result.loss"]
+        )
         return math.inf if best is None else best["result"]["loss"]
 
     @best_loss.setter
@@ -426,9 +535,17 @@ def run_mongo_workers(args):
         return run_mongo_worker(args)
     import signal
 
-    slots = [{"gpu": gpu, "left": args.max_jobs, "crashes": 0, "process": None} for gpu in (args.gpus or [None] * args.workers)]
-    print(f"starting {len(slots)} workers for {args.exp_key or 'any experiment'} on {masked_url(args.mongo)}", file=sys.stderr)
-    signal.signal(signal.SIGTERM, lambda *unused: sys.exit(143))  # so that the workers are stopped too
+    slots = [
+        {"gpu": gpu, "left": args.max_jobs, "crashes": 0, "process": None}
+        for gpu in (args.gpus or [None] * args.workers)
+    ]
+    print(
+        f"starting {len(slots)} workers for {args.exp_key or 'any experiment'} on {masked_url(args.mongo)}",
+        file=sys.stderr,
+    )
+    signal.signal(
+        signal.SIGTERM, lambda *unused: sys.exit(143)
+    )  # so that the workers are stopped too
     try:
         while any(slot["process"] is not None or slot["left"] != 0 for slot in slots):
             for slot in slots:
@@ -461,7 +578,10 @@ def supervise_worker(slot, args):
             return
         if status != 0:
             slot["crashes"] += 1
-            print(f"worker {process.pid} died with status {status}; starting another", file=sys.stderr)
+            print(
+                f"worker {process.pid} died with status {status}; starting another",
+                file=sys.stderr,
+            )
             if slot["crashes"] > 5:
                 slot["left"] = 0
                 return
@@ -473,8 +593,18 @@ def supervise_worker(slot, args):
         if slot["left"] == 0:
             return
     # Recycling: a process runs at most --recycle-after trials, then a fresh one takes over.
-    slot["batch"] = min(x for x in (slot["left"], args.recycle_after or None, math.inf) if x is not None)
-    command = [sys.executable, os.path.abspath(__file__), "worker", "--mongo", args.mongo, "--workers", "1"]
+    slot["batch"] = min(
+        x for x in (slot["left"], args.recycle_after or None, math.inf) if x is not None
+    )
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "worker",
+        "--mongo",
+        args.mongo,
+        "--workers",
+        "1",
+    ]
     if args.exp_key is not None:
         command += ["--exp-key", args.exp_key]
     if slot["batch"] != math.inf:
@@ -494,7 +624,9 @@ def run_mongo_worker(args):
 
     import pymongo.errors
 
-    signal.signal(signal.SIGTERM, lambda *unused: sys.exit(143))  # hands the running trial back
+    signal.signal(
+        signal.SIGTERM, lambda *unused: sys.exit(143)
+    )  # hands the running trial back
     handle = mongo_connect(args.mongo)
     me = f"{socket.gethostname()}:{os.getpid()}"
     experiments = {}
@@ -508,7 +640,9 @@ def run_mongo_worker(args):
         except pymongo.errors.ConnectionFailure as exc:
             # Could not load the experiment; the job goes back to the queue
             # (or, if the database is away, the driver takes it back later).
-            print(f"worker {me}: database unavailable ({exc}); retrying", file=sys.stderr)
+            print(
+                f"worker {me}: database unavailable ({exc}); retrying", file=sys.stderr
+            )
             time.sleep(1.0)
             continue
         done += 1
@@ -524,16 +658,27 @@ def reserve_mongo_job(handle, me, args):
     waited, pause, registered = 0.0, 0.01, 0.0
     while args.idle_timeout is None or waited < args.idle_timeout:
         try:
-            if time.time() - registered > 2.0:  # tells the driver how many workers there are
+            if (
+                time.time() - registered > 2.0
+            ):  # tells the driver how many workers there are
                 handle.db.hyperasc_workers.update_one(
-                    {"_id": me}, {"$set": {"exp_key": args.exp_key, "seen": hyperopt.utils.coarse_utcnow()}}, upsert=True
+                    {"_id": me},
+                    {
+                        "$set": {
+                            "exp_key": args.exp_key,
+                            "seen": hyperopt.utils.coarse_utcnow(),
+                        }
+                    },
+                    upsert=True,
                 )
                 registered = time.time()
             job = handle.reserve(me, exp_key=args.exp_key)
             if job is not None:
                 return job
         except pymongo.errors.ConnectionFailure as exc:
-            print(f"worker {me}: database unavailable ({exc}); retrying", file=sys.stderr)
+            print(
+                f"worker {me}: database unavailable ({exc}); retrying", file=sys.stderr
+            )
             pause = 1.0
         time.sleep(pause)
         waited += pause
@@ -551,22 +696,38 @@ def run_mongo_job(handle, job, me, experiments):
         try:
             result = domain.evaluate(hyperopt.base.spec_from_misc(job["misc"]), ctrl)
         except Exception:
-            result = {"status": STATUS_FAIL, "loss": None, "error": traceback.format_exc()}
-        finish = {"result": hyperopt.base.SONify(result), "state": hyperopt.JOB_STATE_DONE,
-                  "refresh_time": hyperopt.utils.coarse_utcnow(), "version": job["version"] + 1}
+            result = {
+                "status": STATUS_FAIL,
+                "loss": None,
+                "error": traceback.format_exc(),
+            }
+        finish = {
+            "result": hyperopt.base.SONify(result),
+            "state": hyperopt.JOB_STATE_DONE,
+            "refresh_time": hyperopt.utils.coarse_utcnow(),
+            "version": job["version"] + 1,
+        }
         mine = {"_id": job["_id"], "owner": me, "version": job["version"]}
         while True:
             try:
                 stored = handle.jobs.update_one(mine, {"$set": finish}).matched_count
                 break
             except pymongo.errors.ConnectionFailure:
-                time.sleep(1.0)  # the database restarts: keep the result until it is back
+                time.sleep(
+                    1.0
+                )  # the database restarts: keep the result until it is back
         if not stored:
-            print(f"worker {me}: trial {job['tid']} was handed to another worker; result dropped", file=sys.stderr)
+            print(
+                f"worker {me}: trial {job['tid']} was handed to another worker; result dropped",
+                file=sys.stderr,
+            )
     except BaseException:
         # Stopped mid-trial (SIGTERM, Ctrl-C) or no database: hand the job back.
         with contextlib.suppress(Exception):
-            handle.jobs.update_one({"_id": job["_id"], "owner": me}, {"$set": REQUEUED_JOB, "$inc": {"version": 2}})
+            handle.jobs.update_one(
+                {"_id": job["_id"], "owner": me},
+                {"$set": REQUEUED_JOB, "$inc": {"version": 2}},
+            )
         raise
 
 
@@ -579,11 +740,19 @@ def load_mongo_experiment(handle, exp_key, experiments):
     checked, file_id, trials, domain = experiments.get(exp_key, (0.0, None, None, None))
     if time.time() - checked < 5.0:
         return trials, domain
-    stored = handle.gfs.find_one({"filename": "FMinIter_Domain", "exp_key": exp_key}, sort=[("uploadDate", -1)])
+    stored = handle.gfs.find_one(
+        {"filename": "FMinIter_Domain", "exp_key": exp_key}, sort=[("uploadDate", -1)]
+    )
     if stored is None:
-        raise RuntimeError(f"experiment {exp_key!r} has no domain in the database; was it started by tune.py?")
+        raise RuntimeError(
+            f"experiment {exp_key!r} has no domain in the database; was it started by tune.py?"
+        )
     if stored._id != file_id:
-        file_id, trials, domain = stored._id, MongoTrials(handle, exp_key=exp_key, refresh=False), pickle.loads(stored.read())
+        file_id, trials, domain = (
+            stored._id,
+            MongoTrials(handle, exp_key=exp_key, refresh=False),
+            pickle.loads(stored.read()),
+        )
         # Modules live for good: keep them out of the collection that
         # TrialScope runs after every trial (else ~0.2 s of CPU per trial).
         gc.freeze()

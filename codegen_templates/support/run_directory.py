@@ -3,7 +3,9 @@ class RunError(Exception):
 
 
 def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="milliseconds"
+    )
 
 
 def write_atomically(path, data):
@@ -59,7 +61,11 @@ class RunDirectory:
         with open(self.file("checkpoint"), "rb") as f:
             trials = pickle.load(f)
         trials.refresh()
-        ok = [t["result"]["loss"] for t in trials.trials if t["result"].get("status") == STATUS_OK]
+        ok = [
+            t["result"]["loss"]
+            for t in trials.trials
+            if t["result"].get("status") == STATUS_OK
+        ]
         self.best_loss = min(ok, default=math.inf)
         return trials
 
@@ -67,19 +73,31 @@ class RunDirectory:
         """Store the finished trials; an unfinished one runs again on --resume."""
         finished = Trials()
         # MongoDB trials hand over plain copies of their documents.
-        docs = trials.checkpoint_docs() if hasattr(trials, "checkpoint_docs") else trials._dynamic_trials
+        docs = (
+            trials.checkpoint_docs()
+            if hasattr(trials, "checkpoint_docs")
+            else trials._dynamic_trials
+        )
         finished._dynamic_trials = [
-            t for t in docs if t["state"] in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
+            t
+            for t in docs
+            if t["state"] in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
         ]
         attachments = getattr(trials, "attachments", {})
         # MongoTrials keeps its attachments in GridFS, where they stay.
-        finished.attachments = dict(attachments) if isinstance(attachments, dict) else {}
+        finished.attachments = (
+            dict(attachments) if isinstance(attachments, dict) else {}
+        )
         finished.refresh()
         write_atomically(self.file("checkpoint"), pickle.dumps(finished))
 
     def write_provenance(self, args, backend, extra=None):
         previous = self.read_json("run.json") or {}
-        script = os.path.abspath(sys.argv[0]) if sys.argv and os.path.exists(sys.argv[0]) else __file__
+        script = (
+            os.path.abspath(sys.argv[0])
+            if sys.argv and os.path.exists(sys.argv[0])
+            else __file__
+        )
         info = {
             "hyperasc_version": HYPERASC_VERSION,
             "script": {"path": script, "sha256": file_sha256(script)},
@@ -93,7 +111,20 @@ class RunDirectory:
             "backend": backend,
             "versions": package_versions(),
             "devices": visible_devices(),
-            "space": [{k: p[k] for k in ("name", "distribution", "args", "line", "column", "options")} for p in PARAMETERS],
+            "space": [
+                {
+                    k: p[k]
+                    for k in (
+                        "name",
+                        "distribution",
+                        "args",
+                        "line",
+                        "column",
+                        "options",
+                    )
+                }
+                for p in PARAMETERS
+            ],
         }
         info.update(extra or {})
         self.write_json("run.json", info)
@@ -145,8 +176,15 @@ def package_versions():
     from importlib import metadata
 
     versions = {"python": platform.python_version()}
-    for name, dist in (("hyperopt", "hyperopt"), ("keras", "keras"), ("tensorflow", None), ("numpy", "numpy")):
-        candidates = [dist] if dist else ["tensorflow", "tensorflow-cpu", "tensorflow-gpu"]
+    for name, dist in (
+        ("hyperopt", "hyperopt"),
+        ("keras", "keras"),
+        ("tensorflow", None),
+        ("numpy", "numpy"),
+    ):
+        candidates = (
+            [dist] if dist else ["tensorflow", "tensorflow-cpu", "tensorflow-gpu"]
+        )
         versions[name] = None
         for candidate in candidates:
             try:

@@ -26,7 +26,10 @@ class SearchLog:
 
     def after_trial(self, trials, *unused_state):
         # Asynchronous backends call this at every poll, mostly with nothing new.
-        finished = sum(t["state"] in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR) for t in trials.trials)
+        finished = sum(
+            t["state"] in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
+            for t in trials.trials
+        )
         if finished == self.finished_at_checkpoint and trials.asynchronous:
             return self.should_stop(trials, []), []
         self.finished_at_checkpoint = finished
@@ -38,7 +41,10 @@ class SearchLog:
         """Append every finished, unrecorded trial to trials.jsonl; update best.json."""
         new = []
         for trial in trials.trials:
-            if trial["tid"] in self.recorded or trial["state"] not in (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR):
+            if trial["tid"] in self.recorded or trial["state"] not in (
+                hyperopt.JOB_STATE_DONE,
+                hyperopt.JOB_STATE_ERROR,
+            ):
                 continue
             record = self.trial_record(trial)
             self.run.append_trial(record)
@@ -53,7 +59,10 @@ class SearchLog:
 
     def trial_record(self, trial):
         result = trial.get("result") or {}
-        ok = trial["state"] == hyperopt.JOB_STATE_DONE and result.get("status") == STATUS_OK
+        ok = (
+            trial["state"] == hyperopt.JOB_STATE_DONE
+            and result.get("status") == STATUS_OK
+        )
         error = result.get("error")
         if trial["state"] == hyperopt.JOB_STATE_ERROR:
             error = ": ".join(trial["misc"].get("error", ("error", "the trial raised")))
@@ -71,11 +80,20 @@ class SearchLog:
         }
 
     def best(self, trials):
-        ok = [t for t in trials.trials if t["result"].get("status") == STATUS_OK and t["result"].get("loss") is not None]
+        ok = [
+            t
+            for t in trials.trials
+            if t["result"].get("status") == STATUS_OK
+            and t["result"].get("loss") is not None
+        ]
         if not ok:
             return None
         trial = min(ok, key=lambda t: t["result"]["loss"])
-        return {"tid": trial["tid"], "loss": trial["result"]["loss"], "params": real_values(self.space, trial)}
+        return {
+            "tid": trial["tid"],
+            "loss": trial["result"]["loss"],
+            "params": real_values(self.space, trial),
+        }
 
     def should_stop(self, trials, new):
         if not self.stop_after:
@@ -89,13 +107,18 @@ class SearchLog:
                 stalled += 1  # a failed trial is no progress
         self.state = (best_loss, stalled)
         if stalled >= self.stop_after:
-            self.stop_reason = f"no improvement in {stalled} trials (--early-stop {self.stop_after})"
+            self.stop_reason = (
+                f"no improvement in {stalled} trials (--early-stop {self.stop_after})"
+            )
             return True
         return False
 
     def interrupted(self, trials):
         self.run.save_checkpoint(trials)
-        print("\nInterrupted: finished trials are saved; continue with --resume.", file=sys.stderr)
+        print(
+            "\nInterrupted: finished trials are saved; continue with --resume.",
+            file=sys.stderr,
+        )
 
     def print_summary(self, trials):
         ok = sum(1 for t in trials.trials if t["result"].get("status") == STATUS_OK)
@@ -105,7 +128,9 @@ class SearchLog:
         if best is not None:
             rows.append(("best trial", str(best["tid"])))
             rows.append(("best loss", f"{best['loss']:.6g}"))
-            rows.extend((f"  {name}", repr(value)) for name, value in best["params"].items())
+            rows.extend(
+                (f"  {name}", repr(value)) for name, value in best["params"].items()
+            )
         if self.stop_reason:
             rows.append(("stopped", self.stop_reason))
         rows.append(("elapsed", f"{time.time() - self.started:.1f} s"))

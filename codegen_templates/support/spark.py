@@ -10,8 +10,16 @@ def open_spark_trials(run, args):
     # Executors must run this interpreter, which has hyperopt and the model's packages.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    master = SparkConf().get("spark.master", None) or os.environ.get("SPARK_MASTER") or f"local[{args.spark}]"
-    session = SparkSession.builder.master(master).appName(f"hyperasc {MODEL_FILE}").getOrCreate()
+    master = (
+        SparkConf().get("spark.master", None)
+        or os.environ.get("SPARK_MASTER")
+        or f"local[{args.spark}]"
+    )
+    session = (
+        SparkSession.builder.master(master)
+        .appName(f"hyperasc {MODEL_FILE}")
+        .getOrCreate()
+    )
     previous = run.open(resume=args.resume)
     trials = SparkSearchTrials(parallelism=args.spark, spark_session=session)
     if len(previous.trials):

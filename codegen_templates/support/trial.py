@@ -37,7 +37,10 @@ class TrialScope:
             def fit(model, *args, **kwargs):
                 history = scope._original_fit(model, *args, **kwargs)
                 scope.histories.append(
-                    {k: [float(v) for v in values] for k, values in getattr(history, "history", {}).items()}
+                    {
+                        k: [float(v) for v in values]
+                        for k, values in getattr(history, "history", {}).items()
+                    }
                 )
                 return history
 
@@ -56,27 +59,42 @@ class TrialScope:
         """Read what the model function returned: a loss, or hyperas's result dict."""
         model = None
         if isinstance(returned, dict):
-            extra = {k: v for k, v in returned.items() if k not in ("loss", "status", "model")}
+            extra = {
+                k: v
+                for k, v in returned.items()
+                if k not in ("loss", "status", "model")
+            }
             model = returned.get("model")
             status = returned.get("status", STATUS_OK)
             loss = returned.get("loss")
         else:
             extra, status, loss = {}, STATUS_OK, returned
         if status != STATUS_OK:
-            self.result = self._failure(f"the model function returned status {status!r}")
+            self.result = self._failure(
+                f"the model function returned status {status!r}"
+            )
             return
         try:
             loss = float(loss)
         except (TypeError, ValueError):
-            self.result = self._failure(f"the model function returned no usable loss: {loss!r}")
+            self.result = self._failure(
+                f"the model function returned no usable loss: {loss!r}"
+            )
             return
         if not math.isfinite(loss):
             self.result = self._failure(f"the loss is {loss}")
             return
         self.result = self._result(STATUS_OK, loss, None)
-        self.result.update({k: v for k, v in jsonable(extra).items() if k not in self.result})
+        self.result.update(
+            {k: v for k, v in jsonable(extra).items() if k not in self.result}
+        )
         run = self.run
-        if model is not None and run is not None and loss < run.best_loss and hasattr(model, "save"):
+        if (
+            model is not None
+            and run is not None
+            and loss < run.best_loss
+            and hasattr(model, "save")
+        ):
             run.save_model(model)
             run.best_loss = loss
 
@@ -140,11 +158,24 @@ def run_trial(body, sampled, ctrl):
         result = call_in_child(evaluate)
     except ChildProcessError as exc:
         ended = time.time()
-        return {"status": STATUS_FAIL, "loss": None, "error": str(exc), "history": [],
-                "start": started, "end": ended, "duration": ended - started}
+        return {
+            "status": STATUS_FAIL,
+            "loss": None,
+            "error": str(exc),
+            "history": [],
+            "start": started,
+            "end": ended,
+            "duration": ended - started,
+        }
     run = TrialScope.run
-    if run is not None and result["status"] == STATUS_OK and result["loss"] < run.best_loss:
-        run.best_loss = result["loss"]  # the child saved the model; remember its loss here
+    if (
+        run is not None
+        and result["status"] == STATUS_OK
+        and result["loss"] < run.best_loss
+    ):
+        run.best_loss = result[
+            "loss"
+        ]  # the child saved the model; remember its loss here
     return result
 
 
@@ -170,8 +201,16 @@ def call_in_child(function):
         payload = f.read()
     _, status = os.waitpid(pid, 0)
     if not payload:
-        how = f"signal {-os.waitstatus_to_exitcode(status)}" if os.WIFSIGNALED(status) else f"exit code {os.waitstatus_to_exitcode(status)}"
-        hint = " (killed: out of memory?)" if os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9 else ""
+        how = (
+            f"signal {-os.waitstatus_to_exitcode(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exit code {os.waitstatus_to_exitcode(status)}"
+        )
+        hint = (
+            " (killed: out of memory?)"
+            if os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
+            else ""
+        )
         raise ChildProcessError(f"the trial process died with {how}{hint}")
     return pickle.loads(payload)
 
