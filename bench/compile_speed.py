@@ -77,10 +77,14 @@ def bench_in_process(repeat: int) -> dict[str, dict[str, float]]:
             t1 = time.perf_counter()
             text = codegen.render(analysis.program, analysis.space, source.sha256, target)
             t2 = time.perf_counter()
-            script = codegen.format_script(text)  # the black step inside compile
+            # The black step inside compile: only the model-specific part is
+            # formatted; the shared support code is stored formatted.
+            script = codegen.format_script(text) + "\n\n" + codegen.support_code()
             t3 = time.perf_counter()
+            assert script == codegen.generate(analysis.program, analysis.space, source.sha256, target)
+            t3b = time.perf_counter()
             black.format_str(script, mode=black.Mode())  # black alone, on the final script
-            t4 = time.perf_counter()
+            t4 = t3 + (time.perf_counter() - t3b)
             if round_:
                 for kind, seconds in zip(("front", "render", "format", "black"), (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
                     samples[name][kind].append(seconds)
@@ -135,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"{overhead:.1f}%", "met" if overhead <= OVERHEAD_GOAL else "MISSED",
                      ms(s["format"]), ms(total), f"{total / s['black']:.2f}x"))
     print(table(rows))
-    print("\n'black in compile' formats the rendered, unformatted text: black.format_str runs a second\n"
-          "pass whenever its first pass changed something, so it costs about twice 'black alone'.")
+    print("\n'black in compile' formats only the model-specific part of the script (the shared\n"
+          "support code is stored black-formatted); 'black alone' formats the whole final script.")
     met = worst_ratio <= PROCESS_GOAL and worst_overhead <= OVERHEAD_GOAL
     print(f"\nworst ratio {worst_ratio:.3f} (goal {PROCESS_GOAL}), worst overhead {worst_overhead:.1f}% "
           f"(goal {OVERHEAD_GOAL:g}%): {'all goals met' if met else 'a goal was missed'}")

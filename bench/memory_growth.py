@@ -1,9 +1,10 @@
 """Memory and time of the generated script against a hand-written hyperopt loop.
 
-    python bench/memory_growth.py [--trials 50]
+    python bench/memory_growth.py [--trials 50] [--modes 2,1,in-process]
 
-Compiles examples/digits_mlp.py, runs the search, then replays the very same
-configurations in bench/handwritten_digits_loop.py. Both run as child
+Compiles examples/digits_mlp.py, runs the search once per mode (how many
+trials each forked trial process runs, or --in-process), then replays the
+very same configurations in bench/handwritten_digits_loop.py. Both run as child
 processes; their resident memory (VmRSS), plus that of any process they fork
 for a trial, is sampled every 20 ms. Reports the peak during the first trial,
 the peak during the last, the growth between them, and the wall time of
@@ -62,24 +63,35 @@ def summary(name: str, samples: list[tuple[float, float]]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--modes", default="2,1,in-process",
+                        help="how the generated script runs trials: comma-separated values of "
+                        "--trials-per-process, or in-process (default: %(default)s)")
     args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         script = tmp / "tune.py"
         subprocess.run([sys.executable, "-m", "hyperasc", "compile", str(ROOT / "examples/digits_mlp.py"),
                         "-o", str(script)], check=True)
-        run_dir = tmp / "run"
-        generated = watch([sys.executable, str(script), "--max-evals", str(args.trials), "--out", str(run_dir),
-                           "--quiet"], run_dir / "trials.jsonl", args.trials)
+        rows = []
+        for mode in modes:
+            run_dir = tmp / f"run-{mode}"
+            flags = ["--in-process"] if mode == "in-process" else ["--trials-per-process", mode]
+            samples = watch([sys.executable, str(script), "--max-evals", str(args.trials), "--out", str(run_dir),
+                             "--quiet", *flags], run_dir / "trials.jsonl", args.trials)
+            label = "tune.py --in-process" if mode == "in-process" else f"tune.py, {mode}/process"
+            rows.append(summary(label, samples))
         progress = tmp / "handwritten.progress"
         handwritten = watch([sys.executable, str(ROOT / "bench/handwritten_digits_loop.py"),
-                             str(run_dir / "trials.jsonl"), str(progress)], progress, args.trials)
-    rows = [summary("generated tune.py", generated), summary("hand-written fmin loop", handwritten)]
+                             str(tmp / f"run-{modes[0]}" / "trials.jsonl"), str(progress)], progress, args.trials)
+    rows.append(summary("hand-written fmin loop", handwritten))
     print(f"{args.trials} trials of examples/digits_mlp.py, same configurations in both")
     print(f"{'':24} {'peak RSS, 1st':>14} {'peak RSS, last':>15} {'growth':>9} {'wall, trials 2..N':>18}")
     for r in rows:
-        print(f"{r['name']:24} {r['first']:11.1f} MB {r['last']:12.1f} MB {r['growth']:6.1f} MB {r['wall']:16.1f} s")
-    print(f"wall time ratio generated / hand-written: {rows[0]['wall'] / rows[1]['wall']:.3f}")
+        ratio = r["wall"] / rows[-1]["wall"]
+        print(f"{r['name']:24} {r['first']:11.1f} MB {r['last']:12.1f} MB {r['growth']:6.1f} MB "
+              f"{r['wall']:16.1f} s  x{ratio:.3f}")
+    print("x: wall time against the hand-written loop, measured in this run")
 
 
 if __name__ == "__main__":

@@ -381,3 +381,15 @@ def test_a_search_where_every_trial_fails_ends_cleanly(tmp_path):
     assert "0 ok, 2 failed" in proc.stdout and "Traceback" not in proc.stderr
     assert [r["status"] for r in records(tmp_path / "run")] == ["fail", "fail"]
     assert not (tmp_path / "run" / "best.json").exists()
+
+
+def test_local_runs_need_no_pymongo(tmp_path):
+    script = compile_model(tmp_path, QUICK_MODEL)
+    blocker = tmp_path / "no-pymongo"
+    blocker.mkdir()
+    (blocker / "pymongo.py").write_text('raise ImportError("pymongo is not installed here")\n')
+    env = {"PYTHONPATH": str(blocker)}
+    run(script, "--max-evals", "2", "--out", str(tmp_path / "run"), "--quiet", env=env)
+    assert len(records(tmp_path / "run")) == 2
+    proc = run(script, "worker", "--mongo", "mongo://127.0.0.1:1/db", "--exp-key", "k", env=env, check=False)
+    assert proc.returncode != 0 and "pip install pymongo" in proc.stderr and "Traceback" not in proc.stderr

@@ -54,8 +54,17 @@ def masked_url(url):
     return re.sub(r"([^:/@=\s]+:)[^@/\s]*@", r"\1***@", url)
 
 
+def require_pymongo():
+    """Only --mongo and `worker` need pymongo; say so instead of a traceback."""
+    try:
+        import pymongo  # noqa: F401
+    except ImportError:
+        sys.exit("error: MongoDB needs pymongo: pip install pymongo")
+
+
 def mongo_connect(url):
     """A hyperopt MongoJobs handle for the URL (with the pymongo 4 fixes installed)."""
+    require_pymongo()
     import gridfs
     import pymongo
     from bson import SON
@@ -531,9 +540,9 @@ class ModelShipper:
 
 def run_mongo_workers(args):
     """`tune.py worker`: one worker in this process, or a supervisor of several."""
+    require_pymongo()
     if args.workers == 1 and not args.gpus and not args.recycle_after:
         return run_mongo_worker(args)
-    import signal
 
     slots = [
         {"gpu": gpu, "left": args.max_jobs, "crashes": 0, "process": None}
@@ -619,7 +628,6 @@ def supervise_worker(slot, args):
 
 def run_mongo_worker(args):
     """Reserve and run trials until --max-jobs, --idle-timeout or a signal ends it."""
-    import signal
     import socket
 
     import pymongo.errors

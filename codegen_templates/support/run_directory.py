@@ -203,7 +203,7 @@ def visible_devices():
     """
     if hasattr(os, "fork"):
         try:
-            return call_in_child(list_devices)
+            return ForkedWorker(list_devices, limit=1)()
         except ChildProcessError:
             return ["unknown"]
     return list_devices()

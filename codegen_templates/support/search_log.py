@@ -19,7 +19,8 @@ class SearchLog:
         # starting at -1 makes N mean N trials that failed to beat the best.
         self.state = (None, -1)
         TrialScope.configure(run, args.seed, args.trial_seed)
-        TrialScope.isolate = args.isolate
+        if args.trials_per_process and hasattr(os, "fork"):
+            TrialScope.process = ForkedWorker(evaluate_trial, args.trials_per_process)
         self.recorded = run.recorded_tids()
         self.finished_at_checkpoint = None
         self.record_new(trials)

@@ -38,6 +38,7 @@ import os
 import pickle
 import platform
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -48,7 +49,11 @@ import numpy as np
 from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp
 from hyperopt.early_stop import no_progress_loss
 from hyperopt.exceptions import AllTrialsFailed
-from hyperopt.mongoexp import MongoCtrl, MongoJobs, MongoTrials
+from hyperopt.mongoexp import (
+    MongoCtrl,
+    MongoJobs,
+    MongoTrials,
+)  # imports without pymongo
 
 MODEL_FILE = "tests/golden/hyperas_file.py"
 MODEL_SHA256 = "4a4c070b866dd2590027f07addd1f26983822dd6aae001ce6ee0757e8bac4f83"
@@ -334,10 +339,19 @@ def parse_args(argv=None):
         help="do not seed Keras, NumPy and random before each trial",
     )
     parser.add_argument(
+        "--trials-per-process",
+        type=int,
+        default=2,
+        metavar="K",
+        help="run trials in a forked process that is replaced after K trials, "
+        "which frees the memory TensorFlow keeps (default: %(default)s)",
+    )
+    parser.add_argument(
         "--in-process",
-        dest="isolate",
-        action="store_false",
-        help="run trials in this process instead of a fresh forked one each",
+        dest="trials_per_process",
+        action="store_const",
+        const=0,
+        help="run trials in this process, clearing the Keras session after each",
     )
     parser.add_argument(
         "--mongo",
@@ -368,6 +382,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.max_evals < 1:
         parser.error("--max-evals must be at least 1")
+    if args.trials_per_process < 0:
+        parser.error("--trials-per-process must not be negative")
     if args.mongo and args.spark:
         parser.error("--mongo and --spark exclude each other")
     if args.mongo and not args.exp_key:
