@@ -393,3 +393,42 @@ def test_local_runs_need_no_pymongo(tmp_path):
     assert len(records(tmp_path / "run")) == 2
     proc = run(script, "worker", "--mongo", "mongo://127.0.0.1:1/db", "--exp-key", "k", env=env, check=False)
     assert proc.returncode != 0 and "pip install pymongo" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("per_process, expected", [("2", [0, 0, 1, 1, 2]), ("1", [0, 1, 2, 3, 4])])
+def test_trials_run_in_forked_processes_that_are_recycled(tmp_path, per_process, expected):
+    script = compile_model(tmp_path, """
+        import os
+
+
+        def model():
+            x = {{uniform(0, 1)}}
+            with open(os.environ["PID_LOG"], "a") as f:
+                f.write(f"{os.getpid()}\\n")
+            return x
+        """)
+    log = tmp_path / "pids"
+    run(script, "--max-evals", "5", "--out", str(tmp_path / "run"), "--quiet",
+        "--trials-per-process", per_process, env={"PID_LOG": str(log)})
+    pids = log.read_text().split()
+    first_seen = list(dict.fromkeys(pids))
+    assert [first_seen.index(p) for p in pids] == expected
+
+
+def test_in_process_trials_run_in_the_search_process(tmp_path):
+    script = compile_model(tmp_path, """
+        import os
+
+
+        def model():
+            x = {{uniform(0, 1)}}
+            with open(os.environ["PID_LOG"], "a") as f:
+                f.write(f"{os.getpid()}\\n")
+            return x
+        """)
+    log = tmp_path / "pids"
+    proc = subprocess.Popen([sys.executable, str(script), "--max-evals", "3", "--out", str(tmp_path / "run"),
+                             "--quiet", "--in-process"], env={**os.environ, "PID_LOG": str(log)},
+                            stdout=subprocess.DEVNULL)
+    assert proc.wait() == 0
+    assert log.read_text().split() == [str(proc.pid)] * 3
