@@ -395,18 +395,22 @@ def test_local_runs_need_no_pymongo(tmp_path):
     assert proc.returncode != 0 and "pip install pymongo" in proc.stderr and "Traceback" not in proc.stderr
 
 
+# Logs which process ran each trial.
+PID_MODEL = """
+import os
+
+
+def model():
+    x = {{uniform(0, 1)}}
+    with open(os.environ["PID_LOG"], "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    return x
+"""
+
+
 @pytest.mark.parametrize("per_process, expected", [("2", [0, 0, 1, 1, 2]), ("1", [0, 1, 2, 3, 4])])
 def test_trials_run_in_forked_processes_that_are_recycled(tmp_path, per_process, expected):
-    script = compile_model(tmp_path, """
-        import os
-
-
-        def model():
-            x = {{uniform(0, 1)}}
-            with open(os.environ["PID_LOG"], "a") as f:
-                f.write(f"{os.getpid()}\\n")
-            return x
-        """)
+    script = compile_model(tmp_path, PID_MODEL)
     log = tmp_path / "pids"
     run(script, "--max-evals", "5", "--out", str(tmp_path / "run"), "--quiet",
         "--trials-per-process", per_process, env={"PID_LOG": str(log)})
@@ -416,16 +420,7 @@ def test_trials_run_in_forked_processes_that_are_recycled(tmp_path, per_process,
 
 
 def test_in_process_trials_run_in_the_search_process(tmp_path):
-    script = compile_model(tmp_path, """
-        import os
-
-
-        def model():
-            x = {{uniform(0, 1)}}
-            with open(os.environ["PID_LOG"], "a") as f:
-                f.write(f"{os.getpid()}\\n")
-            return x
-        """)
+    script = compile_model(tmp_path, PID_MODEL)
     log = tmp_path / "pids"
     proc = subprocess.Popen([sys.executable, str(script), "--max-evals", "3", "--out", str(tmp_path / "run"),
                              "--quiet", "--in-process"], env={**os.environ, "PID_LOG": str(log)},
