@@ -420,7 +420,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--trials-per-process",
         type=int,
-        default=2,
+        default=3,
         metavar="K",
         help="run trials in a forked process that is replaced after K trials, "
         "which frees the memory TensorFlow keeps (default: %(default)s)",
