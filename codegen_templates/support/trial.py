@@ -123,16 +123,21 @@ class TrialScope:
         return self._result(STATUS_FAIL, None, message)
 
     def _result(self, status, loss, error):
-        ended = time.time()
-        return {
-            "status": status,
-            "loss": loss,
-            "error": error,
-            "history": self.histories,
-            "start": self.started,
-            "end": ended,
-            "duration": ended - self.started,
-        }
+        return trial_result(status, loss, error, self.started, self.histories)
+
+
+def trial_result(status, loss, error, started, histories=()):
+    """The result dict every trial hands to hyperopt, ending now."""
+    ended = time.time()
+    return {
+        "status": status,
+        "loss": loss,
+        "error": error,
+        "history": list(histories),
+        "start": started,
+        "end": ended,
+        "duration": ended - started,
+    }
 
 
 def run_trial(body, sampled, ctrl):
@@ -154,16 +159,7 @@ def run_trial(body, sampled, ctrl):
     try:
         result = process(body, sampled, tid, best_loss)
     except ChildProcessError as exc:
-        ended = time.time()
-        return {
-            "status": STATUS_FAIL,
-            "loss": None,
-            "error": str(exc),
-            "history": [],
-            "start": started,
-            "end": ended,
-            "duration": ended - started,
-        }
+        return trial_result(STATUS_FAIL, None, str(exc), started)
     if (
         run is not None
         and result["status"] == STATUS_OK
