@@ -411,7 +411,8 @@ class _Finder(ast.NodeVisitor):
             if j + 1 < len(items):  # remove up to the next item: its comma goes along
                 comma = self.next_token(end)
                 nxt = items[j + 1][0]
-                if comma is not None and self.comment_between(comma.end, nxt):
+                line_end = self.text.find("\n", comma.end) if comma is not None else -1
+                if line_end != -1 and self.comment_between(line_end, nxt):  # keep own-line comments
                     stop = comma.end
                     while stop < len(self.text) and self.text[stop] in " \t":
                         stop += 1
@@ -1051,5 +1052,8 @@ def compile_note(text: str, path: str) -> str | None:
     shown = ", ".join(rules[:3]) + (", ..." if len(rules) > 3 else "")
     plural = "s" if plan.count != 1 else ""
     target = "MODEL" if path in ("-", "<stdin>") else path
-    return (f"{path}: note: {plan.count} Keras 1/2 spelling{plural} ({shown}); "
-            f"run: hyperasc upgrade {target} --in-place")
+    if plan.changes:
+        return (f"{path}: note: {plan.count} Keras 1/2 spelling{plural} ({shown}); "
+                f"run: hyperasc upgrade {target} --in-place")
+    return (f"{path}: note: {plan.count} Keras 1/2 spelling{plural} that need a hand ({shown}); "
+            f"run: hyperasc upgrade {target} --diff, for the Keras 3 way")
