@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def compile_command(model: str, out: str | None, check: bool, model_fn: str | No
     with _diagnostics(source):
         script, warnings = compile_source(source, target, model_fn, data_fn)
     _print_diagnostics(source, warnings)
+    _upgrade_note(source)
     if check:
         _check(Path(out), script)
     elif to_stdout:
@@ -103,6 +105,107 @@ def report_command(run_dir: str, report_dir: str | None, fmt: str) -> None:
         _fail(str(exc))
     for path in written:
         click.echo(str(path))
+
+
+@cli.command("upgrade")
+@click.argument("model", metavar="MODEL")
+@click.option("-o", "--output", "out", metavar="OUT", help="Write the upgraded file here (default, or '-': stdout).")
+@click.option("--in-place", is_flag=True, help="Rewrite MODEL itself (atomically).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff on stdout and write nothing.")
+def upgrade_command(model: str, out: str | None, in_place: bool, show_diff: bool) -> None:
+    """Rewrite MODEL's Keras 1/2 spellings to Keras 3 (a .py file, a .ipynb notebook, or '-').
+
+    \b
+    Rewritten, token by token; every other byte stays as it was:
+      from keras.layers.core import ...   ->  from keras.layers import ...
+        (also convolutional, recurrent, pooling, embeddings, normalization,
+        merge, advanced_activations, ...; tensorflow.keras too)
+      np_utils.to_categorical(...)        ->  to_categorical(...) from keras.utils
+      Adam(lr=...), optimizers.SGD(lr=)   ->  learning_rate=
+      model.fit(..., nb_epoch=)           ->  epochs=
+      Convolution2D(n, r, c)              ->  Conv2D(n, (r, c))
+      border_mode=, subsample=, init=     ->  padding=, strides=, kernel_initializer=
+      W_regularizer=, b_regularizer=, W_constraint=, Dense(output_dim=)
+                                          ->  kernel_regularizer=, bias_regularizer=,
+                                              kernel_constraint=, units=
+      MaxPooling1D(pool_length=)          ->  pool_size=
+      CuDNNLSTM, CuDNNGRU                 ->  LSTM, GRU
+      fit_generator, evaluate_generator, predict_generator -> fit, evaluate, predict
+      model.predict_classes(x)            ->  np.argmax(model.predict(x), axis=-1)
+                                              (only when the loss is categorical)
+      show_accuracy=                      ->  dropped
+      history['val_acc'], monitor='acc'   ->  'val_accuracy', 'accuracy'
+                                              (only when compile() says metrics=['accuracy'])
+
+    What cannot be rewritten safely (Merge, multi_gpu_model, optimizer decay=,
+    which Keras 3 ignores) gets a located warning on stderr with the Keras 3
+    way. Handles {{...}} are never touched: spellings inside them get a
+    warning. A second run changes nothing. Without -o or --in-place the
+    result goes to stdout. README: "Migrating from hyperas".
+    """
+    from .upgrade import UpgradeError, upgrade_file
+
+    if sum((out is not None, in_place, show_diff)) > 1:
+        _fail("use one of -o OUT, --in-place and --diff")
+    if in_place and model == "-":
+        _fail("--in-place needs a file, not stdin")
+    try:
+        data = sys.stdin.buffer.read() if model == "-" else Path(model).read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {model}: {exc.strerror or exc}")
+    path = "<stdin>" if model == "-" else model
+    try:
+        result = upgrade_file(path, data)
+    except UpgradeError as exc:
+        where = f"{path}:{exc.label}" if exc.label else path
+        for diagnostic in exc.diagnostics:
+            click.echo(render(diagnostic, where, _upgrade_lines(exc.text)), err=True)
+        sys.exit(EXIT_ERROR)
+    for part in result.parts:
+        where = f"{path}:{part.label}" if part.label else path
+        for finding in part.plan.findings:
+            click.echo(render(finding.diagnostic(), where, _upgrade_lines(part.before)), err=True)
+    if show_diff:
+        for part in result.parts:
+            where = f"{path}:{part.label}" if part.label else path
+            before, after = (t if t.endswith("\n") or not t else t + "\n" for t in (part.before, part.after))
+            sys.stdout.writelines(difflib.unified_diff(
+                before.splitlines(keepends=True), after.splitlines(keepends=True),
+                fromfile=where, tofile=f"{where} (upgraded)",
+            ))
+    elif in_place:
+        if result.changed:
+            _write_bytes_atomically(Path(model), result.data)
+    elif out in (None, "-"):
+        sys.stdout.buffer.write(result.data)
+        sys.stdout.flush()
+    else:
+        _write_bytes_atomically(Path(out), result.data)
+    changes = sum(len(p.plan.changes) for p in result.parts)
+    left = sum(len(p.plan.findings) for p in result.parts)
+    done = "would rewrite" if show_diff else "rewrote"
+    click.echo(f"{path}: {done} {changes} Keras 1/2 spelling{'s' if changes != 1 else ''}, "
+               f"{left} left with a warning", err=True)
+
+
+def _upgrade_lines(text: str) -> list[str]:
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _upgrade_note(source: Source) -> None:
+    """After a good compile: how many Keras 1/2 spellings the file has, and the command that fixes them."""
+    from .upgrade import compile_note
+
+    note = compile_note(source.text, source.path)
+    if note:
+        click.echo(note, err=True)
+
+
+def _write_bytes_atomically(out: Path, data: bytes) -> None:
+    try:
+        write_atomically(out, data)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
 
 
 def _read(model: str) -> Source:
