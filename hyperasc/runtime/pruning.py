@@ -209,9 +209,9 @@ class FileCurveStore:
     with one write() on a file opened for appending, then fsynced, so the
     trial processes of one machine can append side by side and a killed
     search loses at most the line being written. A later line for a step
-    replaces that step and drops the steps after it: a trial run again
-    after --resume (hyperopt reuses the id of an unfinished trial) starts
-    its curve afresh. Readers skip a line that does not parse, and a writer
+    replaces that step and drops the steps after it, and a step 1 clears
+    the trial's state: a trial run again (after --resume, hyperopt may reuse
+    the id of an unfinished trial) starts afresh. Readers skip a line that does not parse, and a writer
     that finds the file ending in a torn line starts on a new line.
     """
 
@@ -265,6 +265,8 @@ class FileCurveStore:
                     self._states[tid] = str(record["state"])
                 else:
                     _set_step(self._curves, tid, record["step"], record["value"])
+                    if record["step"] <= 1:
+                        self._states.pop(tid, None)
             except (ValueError, KeyError, TypeError):
                 continue  # a torn or foreign line
 
@@ -281,7 +283,8 @@ class MongoCurveStore:
     One document per trial: {"key": KEY, "tid": TID, "values": [...],
     "state": STATE}. Appending a step puts the value at its position and
     drops the steps after it, in one atomic update, with the same meaning
-    as FileCurveStore. `key` tells experiments in one collection apart.
+    as FileCurveStore (step 1 clears the state too). `key` tells
+    experiments in one collection apart.
     """
 
     def __init__(self, collection: Any, key: str | None = None):
@@ -292,19 +295,18 @@ class MongoCurveStore:
 
     def append(self, tid: int, step: int, value: float) -> None:
         position = max(0, step - 1)
-        self.collection.update_one(
-            self._id(tid),
-            {
-                "$push": {
-                    "values": {
-                        "$each": [float(value)],
-                        "$position": position,
-                        "$slice": position + 1,
-                    }
+        update = {
+            "$push": {
+                "values": {
+                    "$each": [float(value)],
+                    "$position": position,
+                    "$slice": position + 1,
                 }
-            },
-            upsert=True,
-        )
+            }
+        }
+        if position == 0:
+            update["$unset"] = {"state": ""}
+        self.collection.update_one(self._id(tid), update, upsert=True)
 
     def finished(self, tid: int, state: str) -> None:
         self.collection.update_one(
@@ -414,9 +416,9 @@ class Reporter:
         return {
             "loss": pruned_loss(self.step, last),
             "pruned": True,
-            "pruned_at": self.pruned_at,
-            "prune_metric": self.metric,
+            "epochs": self.pruned_at,
             "curve": list(self.curve),
+            "prune_metric": self.metric,
         }
 
 
@@ -495,3 +497,108 @@ def add_callback(reporter: Reporter, args: tuple, kwargs: dict) -> tuple[tuple, 
         return args, kwargs
     own = list(kwargs.get("callbacks") or [])
     return args, dict(kwargs, callbacks=own + [make_callback(reporter, own)])
+
+
+# --------------------------------------------------------------------------- a search
+
+
+def result_state(result: Mapping[str, Any] | None) -> str:
+    """COMPLETE, PRUNED or FAIL for a trial's result dict (hyperopt's)."""
+    if is_pruned(result):
+        return PRUNED
+    return COMPLETE if (result or {}).get("status") == "ok" else FAIL
+
+
+class Pruning:
+    """A search's --prune settings and the curve store its trials share.
+
+    The search process makes one; forked trial processes inherit it, and
+    MongoDB workers rebuild it from `config` around their own store.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        rule: str = "median",
+        metric: str | None = None,
+        warmup: int = 1,
+        startup: int = 5,
+        eta: int = 3,
+    ):
+        self.store, self.metric = store, metric
+        self.rule = make_rule(rule, warmup, startup, eta)
+        self.config = {
+            "rule": rule,
+            "metric": metric,
+            "warmup": warmup,
+            "startup": startup,
+            "eta": eta,
+        }
+
+    def reporter(self, tid: int) -> Reporter:
+        """The Reporter of one trial."""
+        return Reporter(tid, self.rule, self.store, self.metric)
+
+    def settle(self, reporter: Reporter, result: dict) -> dict:
+        """The trial's final result (a pruned one's fields added); its state stored.
+
+        A pruned trial is pruned whatever the model function did after fit()
+        raised TrialPruned: caught it, returned a loss, or failed.
+        """
+        if reporter.pruned:
+            result = dict(result, status="ok", error=None, **reporter.pruned_fields())
+        reporter.finish(result_state(result))
+        return result
+
+    def record(self, tid: int, result: Mapping[str, Any] | None) -> None:
+        """The search process's word on a finished trial (one whose process died too)."""
+        self.store.finished(tid, result_state(result))
+
+
+def count_states(docs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of hyperopt's finished trial documents are complete, pruned, failed."""
+    counts = {COMPLETE: 0, PRUNED: 0, FAIL: 0}
+    for doc in docs:
+        if doc.get("state") in (2, 3):  # hyperopt's JOB_STATE_DONE, JOB_STATE_ERROR
+            counts[result_state(doc.get("result"))] += 1
+    return counts
+
+
+def progress_with_counts(counts: Any) -> Any:
+    """fmin's show_progressbar: hyperopt's bar, with `counts()` after the best loss."""
+    import contextlib
+
+    from hyperopt.progress import tqdm_progress_callback
+
+    @contextlib.contextmanager
+    def progress(initial, total):
+        with tqdm_progress_callback(initial, total) as bar:
+            yield CountingBar(bar, counts)
+
+    return progress
+
+
+class CountingBar:
+    """Stands in for fmin's tqdm bar; fmin sets its postfix, then updates it."""
+
+    def __init__(self, bar: Any, counts: Any):
+        self.bar, self.counts = bar, counts
+        self.best = ""
+
+    @property
+    def postfix(self) -> str:
+        return self.best
+
+    @postfix.setter
+    def postfix(self, text: str) -> None:
+        self.best = text
+        self._show()
+
+    def update(self, n: int) -> None:
+        self._show()
+        self.bar.update(n)
+
+    def _show(self) -> None:
+        counts = self.counts()
+        text = f"{counts[COMPLETE]} completed, {counts[PRUNED]} pruned"
+        self.bar.set_postfix_str(", ".join(filter(None, [self.best, text])), False)

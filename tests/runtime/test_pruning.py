@@ -272,7 +272,7 @@ def test_reporter_numbers_steps_across_fits_and_prunes(tmp_path):
     assert store.curves()[7] == [0.95, 0.84, 0.7]
     fields = reporter.pruned_fields()
     assert fields["loss"] == pruning.pruned_loss(3, 0.7)
-    assert fields["pruned"] is True and fields["pruned_at"] == 3
+    assert fields["pruned"] is True and fields["epochs"] == 3
     assert fields["curve"] == [0.95, 0.84, 0.7]
     reporter.finish(PRUNED)
     assert store.states()[7] == PRUNED
@@ -334,8 +334,9 @@ def test_mongo_store(mongo_server):
         assert store.states() == {0: COMPLETE}
         store.append(0, 2, 0.6)  # a rerun step replaces and drops what follows
         store.append(0, 3, 0.5)
-        store.append(0, 1, 0.8)
-        assert store.curves()[0] == [0.8]
+        store.append(0, 1, 0.8)  # trial 0 runs again: no longer complete
+        assert store.curves()[0] == [0.8] and store.states() == {}
+        store.finished(0, PRUNED)
         # Another connection (another worker) sees the same curves.
         second = pymongo.MongoClient("127.0.0.1", mongo_server.port)
         try:
@@ -345,6 +346,7 @@ def test_mongo_store(mongo_server):
             assert shared.curves() == {0: [0.8], 1: [math.inf]}
         finally:
             second.close()
+        assert store.states() == {0: PRUNED}
         assert other.curves() == {0: [5.0]} and other.states() == {}
     finally:
         client.drop_database("test_pruning_store")
@@ -435,3 +437,87 @@ def test_keras_callback_follows_early_stopping_on_accuracy(tmp_path):
     assert reporter.metric == "val_accuracy" and reporter.higher
     assert reporter.curve == history.history["val_accuracy"]
     assert reporter.store.curves()[0] == [-v for v in reporter.curve]
+
+
+# --------------------------------------------------------------------------- a search
+
+
+def test_a_trial_run_again_starts_afresh_and_is_no_longer_finished(tmp_path):
+    store = pruning.FileCurveStore(str(tmp_path / "curves.jsonl"))
+    store.append(3, 1, 0.9)
+    store.append(3, 2, 0.8)
+    store.finished(3, COMPLETE)
+    assert store.states() == {3: COMPLETE}
+    store.append(3, 1, 0.7)
+    assert store.curves() == {3: [0.7]} and store.states() == {}
+
+
+def test_result_state_and_counts():
+    assert pruning.result_state({"status": "ok", "loss": 1.0}) == COMPLETE
+    assert pruning.result_state({"status": "ok", "pruned": True}) == PRUNED
+    assert pruning.result_state({"status": "fail"}) == FAIL
+    assert pruning.result_state(None) == FAIL
+    docs = [
+        {"state": 2, "result": {"status": "ok", "loss": 1.0}},
+        {"state": 2, "result": {"status": "ok", "loss": 1e100, "pruned": True}},
+        {"state": 3, "result": {"status": "new"}},
+        {"state": 1, "result": {"status": "new"}},  # still running: not counted
+    ]
+    assert pruning.count_states(docs) == {COMPLETE: 1, PRUNED: 1, FAIL: 1}
+
+
+def test_pruning_settles_results_and_records_states(tmp_path):
+    store = completed_store(tmp_path)
+    setup = pruning.Pruning(store, "asha", metric="loss", warmup=1, startup=5, eta=3)
+    assert isinstance(setup.rule, pruning.AshaRule) and setup.rule.eta == 3
+    assert setup.config == {
+        "rule": "asha",
+        "metric": "loss",
+        "warmup": 1,
+        "startup": 5,
+        "eta": 3,
+    }
+    kept = setup.reporter(20)
+    kept.epoch_end({"loss": 0.5})
+    result = {"status": "ok", "loss": 0.4, "error": None}
+    assert setup.settle(kept, result) == result
+    pruned = setup.reporter(21)
+    assert pruned.epoch_end({"loss": 5.0})
+    # The model function failed after catching TrialPruned: still pruned.
+    settled = setup.settle(pruned, {"status": "fail", "loss": None, "error": "boom"})
+    assert settled["status"] == "ok" and settled["error"] is None
+    assert settled["loss"] == pruning.pruned_loss(1, 5.0) and settled["epochs"] == 1
+    setup.record(22, {"status": "fail"})  # a trial process that died
+    assert {t: store.states()[t] for t in (20, 21, 22)} == {
+        20: COMPLETE,
+        21: PRUNED,
+        22: FAIL,
+    }
+
+
+def test_progress_bar_shows_completed_and_pruned_counts(capsys):
+    import hyperopt
+    import numpy as np
+
+    def objective(x):
+        if x > 0.5:
+            return {"status": "ok", "loss": pruning.pruned_loss(1, x), "pruned": True}
+        return {"status": "ok", "loss": x}
+
+    trials = hyperopt.Trials()
+    hyperopt.fmin(
+        objective,
+        hyperopt.hp.uniform("x", 0, 1),
+        algo=hyperopt.rand.suggest,
+        max_evals=8,
+        trials=trials,
+        rstate=np.random.default_rng(0),
+        show_progressbar=pruning.progress_with_counts(
+            lambda: pruning.count_states(trials.trials)
+        ),
+    )
+    counts = pruning.count_states(trials.trials)
+    assert counts[COMPLETE] + counts[PRUNED] == 8 and counts[PRUNED] > 0
+    shown = capsys.readouterr().out  # hyperopt's bar writes to stdout
+    assert f"{counts[COMPLETE]} completed, {counts[PRUNED]} pruned" in shown
+    assert "best loss" in shown
