@@ -637,3 +637,27 @@ def test_apply_refuses_overlapping_edits():
 
 def test_expected_notebook_is_valid_json():
     json.loads((CASES / "mnist_keras2.expected.ipynb").read_text())
+
+
+def test_more_keras1_keywords_and_removed_apis():
+    text = textwrap.dedent("""\
+        from keras.preprocessing.image import ImageDataGenerator
+        from keras.layers.core import Highway, Dense
+        from keras.layers import LSTM, MaxPooling1D, Conv2D
+        from keras import backend as K
+        K.set_image_dim_ordering('th')
+        x = LSTM(output_dim=3, inner_init='orthogonal', U_regularizer=l2(0.1), dropout_W=0.2, dropout_U=0.1)
+        MaxPooling1D(pool_length=2, stride=1)
+        Conv2D(nb_filter=3, nb_row=3, nb_col=3)
+        """)
+    new, plan = upgrade_text(text)
+    assert new.splitlines()[5:] == [
+        "x = LSTM(units=3, recurrent_initializer='orthogonal', recurrent_regularizer=l2(0.1), dropout=0.2, "
+        "recurrent_dropout=0.1)",
+        "MaxPooling1D(pool_size=2, strides=1)",
+        "Conv2D(filters=3, nb_row=3, nb_col=3)",
+    ]
+    assert [(f.line, f.column, f.rule) for f in plan.findings] == [
+        (1, 39, "ImageDataGenerator"), (2, 31, "Highway"), (5, 1, "set_image_dim_ordering"),
+        (8, 21, "nb_row="), (8, 31, "nb_col="),
+    ]
