@@ -105,6 +105,12 @@ LAYER_KEYWORDS: dict[str, dict[str, str]] = {
 DIM_ORDERING = {"tf": "channels_last", "th": "channels_first"}
 DATA_FORMAT_LAYERS = {n for n in LAYER_KEYWORDS if "Conv" in n or "Pooling" in n}
 
+# Keras 1's datasets counted the vocabulary in nb_words=. Keras 3's imdb.load_data swallows
+# unknown keywords, so nb_words= would silently load every word.
+DATASET_KEYWORDS = {
+    "keras.datasets.imdb.load_data": {"nb_words": "num_words"},
+    "keras.datasets.reuters.load_data": {"nb_words": "num_words"},
+}
 GENERATOR_METHODS = {"fit_generator": "fit", "evaluate_generator": "evaluate", "predict_generator": "predict"}
 # fit_generator's queue settings: Keras 3's fit has none; they belong to a PyDataset now.
 QUEUE_KEYWORDS = {"workers", "use_multiprocessing", "max_queue_size", "pickle_safe", "max_q_size", "nb_worker"}
@@ -118,10 +124,11 @@ HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
 
 # Words whose absence means there is nothing to do (the compile note's fast path).
 _TRIGGERS = re.compile(
-    r"(?:keras\.layers\.\w+\.|np_utils|lr\s*=|nb_epoch|Convolution\dD|border_mode|subsample|init\s*=|"
-    r"W_regularizer|b_regularizer|W_constraint|output_dim|pool_length|CuDNN|_generator|predict_classes|"
-    r"show_accuracy|multi_gpu_model|acc['\"]|Merge|merge|decay\s*=|\w+_utils|dropout_[WU]|"
-    r"dim_ordering|p\s*=|scikit_learn|ImageDataGenerator|Highway|MaxoutDense|ThresholdedReLU)"
+    r"keras\.layers\.\w+\.|_utils\b|\b(?:lr|init|p|decay|bias)\s*=|nb_\w+|Convolution\dD|border_mode|subsample|"
+    r"W_regularizer|b_regularizer|[WbU]_constraint|output_dim|pool_length|\bstride\s*=|CuDNN|_generator\b|"
+    r"predict_classes|show_accuracy|multi_gpu_model|\bacc['\"]|\b[Mm]erge\b|dim_ordering|scikit_learn|"
+    r"ImageDataGenerator|Highway|MaxoutDense|ThresholdedReLU|\btest_split|class_mode|inner_init|U_regularizer|"
+    r"dropout_[WU]|filter_length|samples_per_epoch|val_samples|\b(?:workers|use_multiprocessing|max_q\w*)\s*="
 )
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -205,9 +212,13 @@ class _Positions:
                 alone = dataclasses.replace(handle, start=(1, c1), end=(1, c2))
                 width = len(substitute(line, [alone])) - len(line) + (c2 - c1)
                 self.placeholders.setdefault(l1, []).append((c1, width, o1, o2, width - (c2 - c1)))
-            else:  # the rest of the first line, and the padded `)` on the last
+            else:  # the rest of the first line, and the placeholder's tail on the last
+                chunk = "".join(self.line_text(n) for n in range(l1, l2 + 1))
+                alone = dataclasses.replace(handle, start=(1, c1), end=(l2 - l1 + 1, c2))
+                sub_last = _LINE_END.split(substitute(chunk, [alone]))[l2 - l1]
+                tail = len(sub_last) - len(_LINE_END.split(chunk)[l2 - l1]) + c2
                 self.placeholders.setdefault(l1, []).append((c1, float("inf"), o1, o2, 0))
-                self.placeholders.setdefault(l2, []).insert(0, (0, c2, o1, o2, 0))
+                self.placeholders.setdefault(l2, []).insert(0, (0, tail, o1, o2, tail - c2))
 
     def line_text(self, line: int) -> str:
         end = self.starts[line] if line < len(self.starts) else len(self.text)
@@ -304,24 +315,35 @@ class _Finder(ast.NodeVisitor):
         self.handle_spans = [(starts[h.start[0] - 1] + h.start[1], starts[h.end[0] - 1] + h.end[1]) for h in handles]
         self.changes: list[Change] = []
         self.findings: list[Finding] = []
-        self.tokens = _tokens(text)
-        self.token_starts = [t.start for t in self.tokens]
+        self._tokens: list[_Token] | None = None
+        self._token_starts: list[int] = []
+        self.nodes = list(ast.walk(tree))  # one walk; every analysis below reuses it
         self.parents: dict[ast.AST, ast.AST] = {}
-        for node in ast.walk(tree):
+        for node in self.nodes:
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
         if context is None:
-            self.origins, self.stars, self.bound = _bindings(tree)
-            self.metric_key = _metric_spelling(tree)
-            self.categorical = _all_categorical(tree)
+            compiles = [n for n in self.nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                        and n.func.attr == "compile"]
+            self.origins, self.stars, self.bound = _bindings(self.nodes)
+            self.metric_key = _metric_spelling(compiles)
+            self.categorical = _all_categorical(compiles)
             self.numpy = _numpy_name(tree)
-            self.has_metrics = any(_keyword(c, "metrics") is not None for c in _method_calls(tree, "compile"))
+            self.has_metrics = any(_keyword(c, "metrics") is not None for c in compiles)
         else:  # a handle's inside: the file's imports decide what names mean
             self.origins, self.stars, self.bound = context.origins, context.stars, context.bound
             self.metric_key, self.categorical = context.metric_key, context.categorical
             self.numpy, self.has_metrics = context.numpy, context.has_metrics
 
     # -- helpers --
+
+    @property
+    def tokens(self) -> list[_Token]:
+        """The original text's tokens, made only when an edit needs commas or keywords."""
+        if self._tokens is None:
+            self._tokens = _tokens(self.text)
+            self._token_starts = [t.start for t in self._tokens]
+        return self._tokens
 
     def span(self, node: ast.AST) -> tuple[int, int]:
         return (self.pos.offset(node.lineno, node.col_offset),
@@ -374,7 +396,8 @@ class _Finder(ast.NodeVisitor):
         return start, end
 
     def token_at(self, offset: int) -> int:
-        return bisect_left(self.token_starts, offset)
+        """The index of the first token that starts at or after offset."""
+        return bisect_left(self.tokens and self._token_starts, offset)
 
     def next_token(self, offset: int) -> _Token | None:
         """The first significant token starting at or after offset."""
@@ -477,19 +500,22 @@ class _Finder(ast.NodeVisitor):
             elif module == "keras.utils" and alias.name == "np_utils":
                 self.np_utils_import(node, alias, a_start, len(aliases))
         if doomed:  # one change: the deletions share commas
-            gone = [aliases[i].name for i in sorted(doomed)]
-            self.change(gone[0], items[min(doomed)][0], self.delete_items(items, doomed),
-                        ", ".join(gone) + " -> (dropped: the Keras 3 name is imported already)")
+            dropped = [aliases[i].name for i in sorted(doomed)]
+            self.change(dropped[0], items[min(doomed)][0], self.delete_items(items, doomed),
+                        ", ".join(dropped) + " -> (dropped: the Keras 3 name is imported already)")
 
     def np_utils_import(self, node: ast.ImportFrom, alias: ast.alias, a_start: int, count: int) -> None:
         """`from keras.utils import np_utils`: Keras 3 has keras.utils.to_categorical."""
         local = alias.asname or alias.name
-        uses = [n for n in ast.walk(self.tree) if isinstance(n, ast.Name) and n.id == local]
+        uses = [n for n in self.nodes if isinstance(n, ast.Name) and n.id == local]
         attrs = [self.parents.get(n) for n in uses]
         plain = all(isinstance(a, ast.Attribute) and a.value is n and a.attr in ("to_categorical", "normalize")
                     for a, n in zip(attrs, uses))
         wanted = sorted({a.attr for a in attrs if isinstance(a, ast.Attribute)}) if plain else []
-        if plain and wanted and alias.asname is None and count == 1 and not (set(wanted) & self.bound):
+        # Handles are not in the tree; one that says np_utils needs the name to stay.
+        in_handles = any(re.search(rf"\b{local}\b", self.text[s:e]) for s, e in self.handle_spans)
+        if plain and wanted and alias.asname is None and count == 1 and not (set(wanted) & self.bound) \
+                and not in_handles:
             edits = [Edit(a_start, a_start + len(alias.name), ", ".join(wanted))]
             for attribute in attrs:
                 start, end = self.span(attribute)
@@ -549,10 +575,10 @@ class _Finder(ast.NodeVisitor):
     def history_key(self, key: ast.Constant) -> None:
         start, end = self.span(key)
         old, new = key.value, HISTORY_KEYS[key.value]
-        if self.metric_key == "accuracy":
-            quote = self.text[end - 1]
-            prefix = self.text[start : end - len(old) - 1]  # r, b, u and the opening quote
-            self.change(f"'{old}'", start, [Edit(start, end, f"{prefix}{new}{quote}")], f"'{old}' -> '{new}'")
+        spelled = re.fullmatch(r"([rRuU]?)(['\"])" + old + r"\2", self.text[start:end])
+        if self.metric_key == "accuracy" and spelled:  # not 'val_' 'acc' or other spellings of it
+            literal = spelled.group(1) + spelled.group(2) + new + spelled.group(2)
+            self.change(f"'{old}'", start, [Edit(start, end, literal)], f"'{old}' -> '{new}'")
         elif self.metric_key is None:
             self.warn(f"'{old}'", start, f"history key '{old}': Keras 3 names it after compile()'s metrics=",
                       f"with metrics=['accuracy'] the key is '{new}'; with metrics=['acc'] it stays '{old}'")
@@ -604,6 +630,14 @@ class _Finder(ast.NodeVisitor):
             self.layer_keywords(node, layer)
         if full.startswith("keras.optimizers.") and short in OPTIMIZERS:
             self.optimizer(node, short)
+        if full in DATASET_KEYWORDS:
+            for keyword in node.keywords:
+                if keyword.arg in DATASET_KEYWORDS[full]:
+                    self.rename_keyword(keyword, DATASET_KEYWORDS[full][keyword.arg])
+                elif keyword.arg == "test_split" and full == "keras.datasets.imdb.load_data":
+                    self.warn("test_split=", self.pos.offset(keyword.lineno, keyword.col_offset),
+                              "Keras 3's imdb.load_data ignores test_split= without a word",
+                              "the split is IMDB's own 25,000/25,000; concatenate and split the arrays yourself")
 
     def rename_keyword(self, keyword: ast.keyword, new: str, rule: str | None = None) -> None:
         start = self.pos.offset(keyword.lineno, keyword.col_offset)
@@ -685,6 +719,9 @@ class _Finder(ast.NodeVisitor):
                 self.rename_keyword(keyword, "epochs")
             elif keyword.arg == "generator" and method in GENERATOR_METHODS:
                 self.rename_keyword(keyword, "x")
+            elif keyword.arg == "class_mode" and method == "compile":
+                doomed.add(items.index(keyword))  # Keras 0's; Keras 3's compile() would reject it
+                dropped.append("class_mode")
             elif keyword.arg == "show_accuracy" and method in SHOW_ACCURACY_METHODS:
                 doomed.add(items.index(keyword))
                 dropped.append("show_accuracy")
@@ -739,12 +776,12 @@ def _tokens(text: str) -> list[_Token]:
     return out
 
 
-def _bindings(tree: ast.Module) -> tuple[dict[str, str], list[str], set[str]]:
+def _bindings(nodes: list[ast.AST]) -> tuple[dict[str, str], list[str], set[str]]:
     """Imported names and what they stand for, star-imported modules, and names the file binds itself."""
     origins: dict[str, str] = {}
     stars: list[str] = []
     bound: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -767,11 +804,6 @@ def _bindings(tree: ast.Module) -> tuple[dict[str, str], list[str], set[str]]:
     return origins, stars, bound
 
 
-def _method_calls(tree: ast.AST, method: str) -> list[ast.Call]:
-    return [n for n in ast.walk(tree)
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == method]
-
-
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     for keyword in call.keywords:
         if keyword.arg == name:
@@ -779,14 +811,14 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return None
 
 
-def _metric_spelling(tree: ast.Module) -> str | None:
+def _metric_spelling(compiles: list[ast.Call]) -> str | None:
     """How compile() spells accuracy: Keras 3 names history keys after it.
 
     "accuracy": Keras 2.2 logged it as 'acc', Keras 3 as 'accuracy', so 'acc' keys
     need rewriting. "acc": the keys stay 'acc'. None: cannot tell.
     """
     spellings = set()
-    for call in _method_calls(tree, "compile"):
+    for call in compiles:
         metrics = _keyword(call, "metrics")
         if metrics is None:
             continue
@@ -798,10 +830,10 @@ def _metric_spelling(tree: ast.Module) -> str | None:
     return spellings.pop() if len(spellings) == 1 else None
 
 
-def _all_categorical(tree: ast.Module) -> bool:
+def _all_categorical(compiles: list[ast.Call]) -> bool:
     """Every compile() uses a categorical cross-entropy loss: outputs are softmax-like."""
     losses = []
-    for call in _method_calls(tree, "compile"):
+    for call in compiles:
         loss = _keyword(call, "loss")
         if loss is None and len(call.args) >= 2:
             loss = call.args[1]

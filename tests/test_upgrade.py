@@ -235,6 +235,14 @@ REWRITES = {
         "from keras.callbacks import EarlyStopping\nmodel.compile(loss='mse', optimizer='sgd', metrics=['accuracy'])\n"
         "stop = EarlyStopping(monitor='val_accuracy', patience=3)\n",
     ),
+    "nb_words=": (
+        "from keras.datasets import imdb\n(X_train, y_train), _ = imdb.load_data(nb_words=20000)\n",
+        "from keras.datasets import imdb\n(X_train, y_train), _ = imdb.load_data(num_words=20000)\n",
+    ),
+    "class_mode=": (
+        "model.compile(loss='binary_crossentropy',\n              optimizer='adam',\n              class_mode='binary')\n",
+        "model.compile(loss='binary_crossentropy',\n              optimizer='adam')\n",
+    ),
     "metrics=['acc'] keeps 'acc'": (
         "model.compile(loss='mse', optimizer='sgd', metrics=['acc'])\nbest = max(h.history['val_acc'])\n",
         "model.compile(loss='mse', optimizer='sgd', metrics=['acc'])\nbest = max(h.history['val_acc'])\n",
@@ -661,3 +669,20 @@ def test_more_keras1_keywords_and_removed_apis():
         (1, 39, "ImageDataGenerator"), (2, 31, "Highway"), (5, 1, "set_image_dim_ordering"),
         (8, 21, "nb_row="), (8, 31, "nb_col="),
     ]
+
+
+def test_imdb_test_split_is_a_warning():
+    text = "from keras.datasets import imdb\ndata = imdb.load_data(nb_words=100, test_split=0.2)\n"
+    assert upgraded(text) == text.replace("nb_words=", "num_words=")
+    [(line, column, rule, message)] = warnings_of(text)
+    assert (line, column, rule) == (2, 37, "test_split=") and "ignores" in message
+
+
+def test_edits_after_a_multiline_handle_on_its_last_line():
+    text = "from keras.optimizers import Adam\nx = f({{choice([1,\n    2])}}, Adam(lr=1), {{y}}, Adam(lr=2))\n"
+    assert upgraded(text) == text.replace("lr=", "learning_rate=")
+
+
+def test_np_utils_used_in_a_handle_keeps_its_name():
+    text = "from keras.utils import np_utils\ny = {{choice([np_utils.to_categorical(a), b])}}\n"
+    assert upgraded(text) == "from keras import utils as np_utils\ny = {{choice([np_utils.to_categorical(a), b])}}\n"
