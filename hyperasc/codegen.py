@@ -1,26 +1,32 @@
 """Stage 5: render the tuning script from codegen_templates/ and format it with black.
 
 Python decides what goes into the script (the context built here); the
-templates decide its shape.
+templates decide its shape. The script has two parts: the part made for
+this model file, rendered and formatted here, and the runtime bundle
+(bundle.py), the same bytes in every script of one hyperasc version.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
-import pprint
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .bundle import RUNTIME_NAME, runtime_bundle
 from .diagnostics import CompileError, Diagnostic
 from .discovery import Program
-from .scanner import PLACEHOLDER
+from .scanner import fill
 from .space import Parameter, Space
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "codegen_templates"
 DEFAULT_MAX_EVALS = 20
+# Every module-level name the script adds starts with this prefix, or with
+# _hx1_, _hx2_, ... when the model file already spells a name that starts so.
+PREFIX = "_hx"
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ def _environment():
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_template_dir())),
+        loader=jinja2.FileSystemLoader(str(template_dir())),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -46,7 +52,7 @@ def _environment():
     )
 
 
-def _template_dir() -> Path:
+def template_dir() -> Path:
     if (TEMPLATE_DIR / "tune.py.jinja").exists():
         return TEMPLATE_DIR  # a source checkout or an editable install
     from importlib import resources
@@ -54,38 +60,57 @@ def _template_dir() -> Path:
     return Path(str(resources.files("hyperasc.codegen_templates")))
 
 
-def generate(program: Program, space: Space, sha256: str, target: Target) -> str:
+def generate(program: Program, space: Space, sha256: str, target: Target, text: str = "") -> str:
     """The finished script: the part made for this model file, formatted by black,
-    then the support code that every script shares.
+    then the runtime bundle, then the line that runs main().
 
-    The support code is stored black-formatted (tests check that it stays so
-    and that the whole script passes `black --check`), so black only has to
-    format the few hundred lines that depend on the input.
+    `text` is the model file's source, used to keep the script's own names
+    clear of the user's.
     """
-    head = format_script(render(program, space, sha256, target))
-    return head + "\n\n" + support_code()
+    prefix = choose_prefix(text)
+    _check_reserved_name(text)
+    head = format_script(render(program, space, sha256, target, prefix))
+    tail = f'\n\nif __name__ == "__main__":\n    raise SystemExit({RUNTIME_NAME}.run({prefix}main))\n'
+    return head + "\n\n" + runtime_bundle() + tail
 
 
-@functools.lru_cache(maxsize=1)
-def support_code() -> str:
-    return _environment().get_template("support.py.jinja").render()
+def choose_prefix(text: str) -> str:
+    """`_hx_`, or the first `_hxN_` that no identifier of the model file starts with."""
+    used = set(re.findall(r"_hx(\d*)_", text))
+    if "" not in used:
+        return PREFIX + "_"
+    n = 1
+    while str(n) in used:
+        n += 1
+    return f"{PREFIX}{n}_"
 
 
-def render(program: Program, space: Space, sha256: str, target: Target) -> str:
+def _check_reserved_name(text: str) -> None:
+    """The bundle binds one fixed name; a model file that spells it gets a located error."""
+    match = re.search(rf"\b{RUNTIME_NAME}\b", text)
+    if match is None:
+        return
+    line = text.count("\n", 0, match.start()) + 1
+    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+    raise CompileError([Diagnostic(line, column, f"'{RUNTIME_NAME}' is the one name the generated script keeps for itself",
+                                   "rename it in the model file")])
+
+
+def render(program: Program, space: Space, sha256: str, target: Target, prefix: str = PREFIX + "_") -> str:
     """The unformatted part of the script that depends on the model file."""
-    _check_reserved_names(program)
-    replacements = {p.handle: _replacement(p, space) for p in space.top_level}
+    replacements = {p.handle: _replacement(p, prefix) for p in space.top_level}
     minimize = program.minimize
     context = {
+        "prefix": prefix,
         "version": __version__,
         "source_path": target.source_path,
-        "source_path_literal": repr(target.source_path),
+        "source_path_literal": json.dumps(target.source_path),
         "source_sha256": sha256,
         "command": target.command,
         "script_name": target.script_name,
         "future_imports": program.future_imports,
         "user_imports": program.imports,
-        "helpers": [_fill(s.text, replacements) for s in program.helpers],
+        "helpers": [fill(s.text, replacements) for s in program.helpers],
         "data_function": program.data.text if program.data else None,
         "data_name": program.data.name if program.data else None,
         "data_args": _data_args(minimize.data_args if minimize else None),
@@ -95,10 +120,11 @@ def render(program: Program, space: Space, sha256: str, target: Target) -> str:
         },
         "space_data": [(name, program.model.params.index(name)) for name in space.data_names],
         "space_entries": [
-            {"name_literal": repr(p.name), "expression": _hp_expression(p, space)} for p in space.top_level
+            {"name_literal": json.dumps(p.name), "expression": _hp_expression(p, space, prefix)}
+            for p in space.top_level
         ],
-        "parameters_literal": pprint.pformat([_describe(p, space) for p in space.parameters], width=88, sort_dicts=False),
-        "model_function": _fill(program.model.text, replacements),
+        "parameter_lines": [_literal(_describe(p, space)) for p in space.parameters],
+        "model_function": fill(program.model.text, replacements),
         "model_name": program.model.name,
     }
     return _environment().get_template("tune.py.jinja").render(context)
@@ -111,22 +137,19 @@ def format_script(text: str) -> str:
     return black.format_str(text, mode=black.Mode())
 
 
-def _fill(text: str, replacements: dict[int, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: replacements[int(m.group(1))], text)
+def _lookup(name: str, prefix: str) -> str:
+    return f"{prefix}params[{json.dumps(name)}]"
 
 
-def _lookup(name: str) -> str:
-    return f"trial_params[{name!r}]"
-
-
-def _replacement(param: Parameter, space: Space) -> str:
+def _replacement(param: Parameter, prefix: str) -> str:
     """What a handle becomes in the model code."""
     if not param.dist.is_object_choice:
-        return _lookup(param.name)
+        return _lookup(param.name, prefix)
     # Object options are built here, in the trial, so layers are never shared
     # between trials and may use the model function's local names.
     options = param.dist.options
-    parts = [f"{_operand(o.text)} if {_lookup(param.name)} == {o.text!r} else" for o in options[:-1]]
+    lookup = _lookup(param.name, prefix)
+    parts = [f"{_operand(o.text)} if {lookup} == {json.dumps(o.text)} else" for o in options[:-1]]
     return "(" + " ".join(parts + [_operand(options[-1].text)]) + ")"
 
 
@@ -136,29 +159,31 @@ def _operand(text: str) -> str:
     return f"({text})" if isinstance(node, (ast.IfExp, ast.Lambda)) else text
 
 
-def _hp_expression(param: Parameter, space: Space) -> str:
+def _hp_expression(param: Parameter, space: Space, prefix: str) -> str:
     dist = param.dist
-    label = repr(param.name)
+    label = json.dumps(param.name)
+    hp = f"{prefix}hp"
     if dist.dist in ("choice", "pchoice"):
         if dist.options is None:
-            return f"hp.{dist.dist}({label}, list({dist.options_text}))"
-        values = [_option_value(o, param, space) for o in dist.options]
+            return f"{hp}.{dist.dist}({label}, list({dist.options_text}))"
+        values = [_option_value(o, param, space, prefix) for o in dist.options]
         if dist.dist == "pchoice":
             values = [f"({o.probability}, {v})" for o, v in zip(dist.options, values)]
-        return f"hp.{dist.dist}({label}, [{', '.join(values)}])"
-    return f"hp.{dist.dist}({', '.join([label, *dist.args])})"
+        return f"{hp}.{dist.dist}({label}, [{', '.join(values)}])"
+    return f"{hp}.{dist.dist}({', '.join([label, *dist.args])})"
 
 
-def _option_value(option, parent: Parameter, space: Space) -> str:
+def _option_value(option, parent: Parameter, space: Space, prefix: str) -> str:
     if parent.dist.is_object_choice:
-        return repr(option.text)
+        return json.dumps(option.text)
     if option.kind == "nested":
         nested = next(p for p in space.parameters if p.dist is option.nested)
-        return _hp_expression(nested, space)
+        return _hp_expression(nested, space, prefix)
     return option.text
 
 
 def _describe(param: Parameter, space: Space) -> dict:
+    """The parameter's line in the script's parameter table (see runtime/values.py)."""
     record = param.describe()
     record["parent"] = param.parent
     record["object"] = param.dist.is_object_choice
@@ -170,70 +195,22 @@ def _describe(param: Parameter, space: Space) -> dict:
     return record
 
 
+def _literal(value) -> str:
+    """A Python literal for JSON-like data, on one line, with double-quoted strings."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)  # int, bool, None
+
+
 def _data_args(text: str | None) -> str:
     if text is None:
         return "()"
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return "()"
     return repr(tuple(value) if isinstance(value, (list, tuple)) else (value,))
-
-
-_GENERATED_IMPORT = re.compile(r"^(?:import (\w+)|from (\S+) import (.+))$")
-_GENERATED_DEF = re.compile(r"^(?:def|class) (\w+)|^([A-Za-z_]\w*) = ")
-
-
-@functools.lru_cache(maxsize=1)
-def generated_names() -> dict[str, str | None]:
-    """Top-level names the script itself defines: name -> module it imports it from."""
-    names: dict[str, str | None] = {}
-    folder = _template_dir()
-    files = [folder / "tune.py.jinja", *sorted((folder / "support").glob("*.py"))]  # support.py.jinja only includes these
-    for path in files:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            match = _GENERATED_IMPORT.match(line)
-            if match and match.group(1):
-                names[match.group(1)] = match.group(1)
-            elif match:
-                for name in match.group(3).split(","):
-                    names[name.strip()] = f"{match.group(2)}.{name.strip()}"
-            else:
-                match = _GENERATED_DEF.match(line)
-                if match:
-                    names[match.group(1) or match.group(2)] = None
-    names["np"] = "numpy"
-    return names
-
-
-def _check_reserved_names(program: Program) -> None:
-    reserved = generated_names()
-    problems: list[Diagnostic] = []
-    user_imports: dict[str, str] = {}
-    for text in program.imports:
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    user_imports[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom):
-                for a in node.names:
-                    user_imports[a.asname or a.name] = f"{node.module}.{a.name}"
-    for name, source in user_imports.items():
-        if name in reserved and reserved[name] != source:
-            problems.append(Diagnostic(1, 1, f"'{name}' is imported from {source}, but the generated script uses it for {reserved[name] or 'its own code'}",
-                                       f"import it under another name: import ... as {name}_"))
-    defined = [(s.line, n) for s in program.helpers for n in s.binds]
-    defined += [(program.model.line, program.model.name)]
-    if program.data:
-        defined.append((program.data.line, program.data.name))
-    for line, name in defined:
-        if name in reserved:
-            problems.append(Diagnostic(line, 1, f"'{name}' is also defined by the generated script",
-                                       "rename it in the model file"))
-    functions = [program.model] + ([program.data] if program.data else [])
-    for fn in functions:
-        if "trial_params" in fn.locals:
-            problems.append(Diagnostic(fn.line, 1, "'trial_params' is reserved for the sampled values",
-                                       "rename the local variable"))
-    if problems:
-        raise CompileError(problems)

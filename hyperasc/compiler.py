@@ -50,5 +50,5 @@ def compile_source(
 ) -> tuple[str, list[Diagnostic]]:
     """The formatted tuning script for `source`, and any warnings."""
     analysis = analyse(source, model_fn, data_fn)
-    script = codegen.generate(analysis.program, analysis.space, source.sha256, target)
+    script = codegen.generate(analysis.program, analysis.space, source.sha256, target, source.text)
     return script, analysis.warnings

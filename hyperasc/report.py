@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import write_atomically
+from .runtime.run_files import RUN_JSON, TRIALS_JSONL, read_trials
 
 __all__ = ["ReportError", "write_report", "FORMATS"]
 
@@ -135,7 +136,7 @@ def read_run(run_dir: Path) -> Run:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir} is not a directory")
-    run_json, trials_jsonl = run_dir / "run.json", run_dir / "trials.jsonl"
+    run_json, trials_jsonl = run_dir / RUN_JSON, run_dir / TRIALS_JSONL
     if not run_json.is_file() and not trials_jsonl.is_file():
         raise ReportError(f"{run_dir} is not a run directory (it has neither run.json nor trials.jsonl)")
 
@@ -150,23 +151,8 @@ def read_run(run_dir: Path) -> Run:
     else:
         notes.append("run.json is missing; provenance and parameter distributions are unknown")
 
-    trials: list[Trial] = []
-    skipped = 0
-    if trials_jsonl.is_file():
-        # The writer appends one line per trial; the last one may be half-written.
-        with trials_jsonl.open(encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    skipped += 1
-                    continue
-                if isinstance(obj, dict):
-                    trials.append(_trial(obj))
-                else:
-                    skipped += 1
+    records, skipped = read_trials(trials_jsonl)
+    trials = [_trial(record) for record in records]
     if skipped:
         notes.append(f"skipped {skipped} line(s) of trials.jsonl that did not parse "
                      "(a run still in progress may have a half-written last line)")

@@ -35,7 +35,7 @@ def test_compile_to_stdout_and_dash(small):
     dash = invoke(["compile", str(small), "-o", "-"])
     assert plain.exit_code == dash.exit_code == 0
     assert plain.stdout == dash.stdout
-    assert "def search_space():" in plain.stdout
+    assert "def _hx_space():" in plain.stdout
     assert plain.stderr == ""
 
 

@@ -1,6 +1,7 @@
 """Golden files: tests/golden/NAME.py compiles to exactly tests/golden/NAME.expected.py,
-followed by the support code that every script shares (kept once, in
-codegen_templates/support.py.jinja, and checked here to be black-stable).
+followed by the runtime bundle that every script shares (hyperasc/bundle.py,
+checked here to be black-stable and identical in every script) and the
+two lines that run main().
 
 The templates are still changing; after an intended change regenerate with
 
@@ -22,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers import ROOT  # noqa: E402
 
-from hyperasc.codegen import Target, format_script, support_code  # noqa: E402
+from hyperasc.bundle import runtime_bundle  # noqa: E402
+from hyperasc.codegen import Target, format_script  # noqa: E402
 from hyperasc.compiler import compile_source  # noqa: E402
 from hyperasc.source import read_source  # noqa: E402
 
@@ -48,9 +50,17 @@ def compile_golden(path: Path) -> str:
     command += "".join(f" --{k.replace('_', '-')} {v}" for k, v in flags.items())
     target = Target(relative, command, Path(out).name)
     script, _ = compile_source(read_source(relative, path.read_bytes()), target, **flags)
-    shared = "\n\n" + support_code()
-    assert script.endswith(shared)
-    return script[: -len(shared)]
+    head, bundle, tail = split_script(script)
+    assert bundle == runtime_bundle()
+    assert tail.startswith('if __name__ == "__main__":')
+    return head
+
+
+def split_script(script: str) -> tuple[str, str, str]:
+    """(the part made for the model file, the runtime bundle, the main guard)."""
+    start = script.index(runtime_bundle().splitlines(keepends=True)[0])
+    end = script.index(runtime_bundle()) + len(runtime_bundle())
+    return script[:start], script[start:end], script[end:].lstrip("\n")
 
 
 @pytest.mark.parametrize("path", inputs(), ids=lambda p: p.stem)
@@ -73,16 +83,24 @@ def test_golden_inputs_exist():
     assert len(inputs()) >= 3
 
 
-def test_shared_support_code_is_black_stable_and_version_neutral():
+def test_runtime_bundle_is_black_stable_and_version_neutral():
     import black
 
-    tail = support_code()
-    assert format_script(tail) == tail
+    bundle = runtime_bundle()
+    assert format_script(bundle) == bundle
     # The part made for each model is formatted alone; that equals formatting
-    # the whole script as long as the support code needs no newer Python than
-    # the f-strings every script's own part already uses.
-    features = black.get_features_used(black.lib2to3_parse(tail))
+    # the whole script as long as the bundle needs no newer Python than the
+    # f-strings every script's own part already uses.
+    features = black.get_features_used(black.lib2to3_parse(bundle))
     assert {f.name for f in features} <= {"F_STRINGS"}
+
+
+@pytest.mark.parametrize("path", inputs(), ids=lambda p: p.stem)
+def test_whole_script_passes_black_check(path):
+    relative = path.relative_to(ROOT).as_posix()
+    flags = FLAGS.get(path.stem, {})
+    script, _ = compile_source(read_source(relative, path.read_bytes()), Target(relative, "hyperasc compile"), **flags)
+    assert format_script(script) == script
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,309 @@
+"""The run directory: the one definition of its files, written here, read by run_files.py.
+
+`tune.py` writes it, `hyperasc report` reads it, both through this module.
+docs/run-directory.md describes the format for people.
+
+    run.json          provenance: script, model, seed, space, every start's command line
+    trials.jsonl      one JSON line per finished trial, appended and fsynced
+    best.json         the best trial so far
+    best_model.keras  the best trial's model, when the model function returned one
+    checkpoint        pickled hyperopt Trials of the finished trials, replaced atomically
+"""
+
+import json
+import math
+import os
+import pickle
+import platform
+import sys
+
+import hyperopt
+from hyperopt import STATUS_OK, Trials
+
+from .errors import RunError
+from .fileio import append_line, file_sha256, write_atomically
+from .processes import ForkedWorker
+from .run_files import (
+    RUN_FILES,
+    SPACE_IDENTITY,
+    read_json,
+    read_trials,
+    space_record,
+    utc_now,
+)
+
+FINISHED = (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
+
+
+class RunDirectory:
+    """The files of one search."""
+
+    def __init__(self, path):
+        self.path = path
+        self.best_loss = math.inf
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def existing(self):
+        return [n for n in RUN_FILES if os.path.exists(self.file(n))]
+
+    def check_start(self, resume, parameters, seed, reseed=False):
+        """Refuse what cannot work, before anything is written; the run seed to use.
+
+        A new search needs an --out without a run in it. --resume needs the
+        same space (a comment or a moved line is fine) and the same seed.
+        """
+        existing = self.existing()
+        if not resume:
+            if existing:
+                raise RunError(
+                    f"{self.path} already holds a run ({', '.join(existing)}); "
+                    "pass --resume to continue it or choose another --out"
+                )
+            return 0 if seed is None else seed
+        previous = self.read_json("run.json")
+        if previous is None:
+            if os.path.exists(self.file("run.json")):
+                raise RunError(
+                    f"{self.file('run.json')} is damaged; move {self.path} away to start afresh"
+                )
+            return 0 if seed is None else seed
+        changed = space_changes(previous.get("space") or [], parameters)
+        if changed:
+            raise RunError(
+                f"cannot resume {self.path}: the search space changed ({changed}); "
+                "use another --out for the new space"
+            )
+        recorded = previous.get("seed", 0)
+        if seed is not None and seed != recorded and not reseed:
+            raise RunError(
+                f"{self.path} was searched with --seed {recorded}, not {seed}; "
+                f"drop --seed, or add --reseed to continue with seed {seed}"
+            )
+        return recorded if seed is None else seed
+
+    def open(self, resume, parameters=None):
+        """The Trials to search with: the stored ones on --resume, else new ones.
+
+        A run killed before its first trial finished has no checkpoint; it
+        resumes from zero. A damaged or missing checkpoint is rebuilt from
+        trials.jsonl, which holds every finished trial.
+        """
+        os.makedirs(self.path, exist_ok=True)
+        if not resume:
+            return Trials()
+        trials = self._load_checkpoint()
+        records, _ = read_trials(self.file("trials.jsonl"))
+        if trials is None or len(trials.trials) < len(records):
+            if records and parameters is not None:
+                print(
+                    f"note: rebuilding the search from {len(records)} trial(s) in "
+                    f"{self.file('trials.jsonl')}",
+                    file=sys.stderr,
+                )
+                trials = rebuild_trials(records, parameters)
+            elif trials is None:
+                trials = Trials()
+        ok = [
+            t["result"]["loss"]
+            for t in trials.trials
+            if t["result"].get("status") == STATUS_OK
+        ]
+        self.best_loss = min(ok, default=math.inf)
+        return trials
+
+    def _load_checkpoint(self):
+        try:
+            with open(self.file("checkpoint"), "rb") as f:
+                trials = pickle.load(f)
+            trials.refresh()
+            return trials
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # truncated, empty, or not a pickle at all
+            print(
+                f"warning: {self.file('checkpoint')} is damaged ({type(exc).__name__}); "
+                "it is rebuilt from trials.jsonl",
+                file=sys.stderr,
+            )
+            return None
+
+    def save_checkpoint(self, trials):
+        """Store the finished trials; an unfinished one runs again on --resume."""
+        finished = Trials()
+        # MongoDB trials hand over plain copies of their documents.
+        docs = (
+            trials.checkpoint_docs()
+            if hasattr(trials, "checkpoint_docs")
+            else trials._dynamic_trials
+        )
+        finished._dynamic_trials = [t for t in docs if t["state"] in FINISHED]
+        attachments = getattr(trials, "attachments", {})
+        # MongoTrials keeps its attachments in GridFS, where they stay.
+        finished.attachments = (
+            dict(attachments) if isinstance(attachments, dict) else {}
+        )
+        finished.refresh()
+        write_atomically(self.file("checkpoint"), pickle.dumps(finished))
+
+    def write_provenance(self, script, args, backend, extra=None):
+        """run.json: what ran, on what, with which space; each restart's command line added."""
+        previous = self.read_json("run.json") or {}
+        now = utc_now()
+        argv = (extra or {}).get("argv", list(sys.argv))
+        info = {
+            "hyperasc_version": script.version,
+            "script": {"path": script.path, "sha256": file_sha256(script.path)},
+            "model": {"path": script.model_file, "sha256": script.model_sha256},
+            "argv": previous.get("argv", argv),
+            "started": previous.get("started", now),
+            "resumed": previous.get("resumed", []) + ([now] if previous else []),
+            "resumes": previous.get("resumes", [])
+            + ([{"at": now, "argv": argv}] if previous else []),
+            "seed": args.seed,
+            "algo": args.algo,
+            "max_evals": args.max_evals,
+            "backend": backend,
+            "versions": package_versions(),
+            "devices": previous.get("devices") or visible_devices(),
+            "space": space_record(script.parameters),
+        }
+        info.update({k: v for k, v in (extra or {}).items() if k != "argv"})
+        self.write_json("run.json", info)
+
+    def read_json(self, name):
+        return read_json(self.file(name))
+
+    def write_json(self, name, data):
+        text = json.dumps(data, indent=2, sort_keys=False, default=repr) + "\n"
+        write_atomically(self.file(name), text.encode("utf-8"))
+
+    def recorded_tids(self):
+        """Trial ids already in trials.jsonl; cuts off a line left half-written by a crash."""
+        path = self.file("trials.jsonl")
+        if not os.path.exists(path):
+            return set()
+        with open(path, "rb") as f:
+            data = f.read()
+        keep = data[: data.rfind(b"\n") + 1]
+        if len(keep) != len(data):
+            with open(path, "r+b") as f:
+                f.truncate(len(keep))
+        records, _ = read_trials(path)
+        return {r["tid"] for r in records if "tid" in r}
+
+    def append_trial(self, record):
+        append_line(self.file("trials.jsonl"), json.dumps(record, default=repr))
+
+    def save_model(self, model):
+        """Write best_model.keras atomically (Keras insists on the .keras suffix)."""
+        tmp = self.file(".best_model.tmp.keras")
+        model.save(tmp)
+        os.replace(tmp, self.file("best_model.keras"))
+
+
+def space_changes(recorded, parameters):
+    """What differs between run.json's space and the script's, in a few words; '' if nothing."""
+    before = {p.get("name"): {k: p.get(k) for k in SPACE_IDENTITY} for p in recorded}
+    after = {p["name"]: {k: p[k] for k in SPACE_IDENTITY} for p in parameters}
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    changed = sorted(n for n in set(before) & set(after) if before[n] != after[n])
+    parts = [
+        f"{what} {', '.join(names)}"
+        for what, names in (
+            ("added", added),
+            ("removed", removed),
+            ("changed", changed),
+        )
+        if names
+    ]
+    return "; ".join(parts)
+
+
+def rebuild_trials(records, parameters):
+    """hyperopt Trials holding the finished trials of trials.jsonl.
+
+    Each record's real values are encoded back as hyperopt stores them, so
+    the algorithm sees the same history it would have with the checkpoint.
+    """
+    from .values import hyperopt_values
+
+    trials = Trials()
+    labels = [p["name"] for p in parameters]
+    docs = []
+    for record in sorted(records, key=lambda r: r.get("tid", 0)):
+        try:
+            values = hyperopt_values(parameters, record.get("params") or {})
+        except ValueError:
+            continue
+        tid = record["tid"]
+        ok = record.get("status") == "ok"
+        result = {
+            "status": STATUS_OK if ok else hyperopt.STATUS_FAIL,
+            "loss": record.get("loss") if ok else None,
+        }
+        for key in ("error", "history", "duration", "pruned"):
+            if key in record:
+                result[key] = record[key]
+        misc = {
+            "tid": tid,
+            "cmd": ("domain_attachment", "FMinIter_Domain"),
+            "workdir": None,
+            "idxs": {k: [tid] if k in values else [] for k in labels},
+            "vals": {k: [values[k]] if k in values else [] for k in labels},
+        }
+        doc = trials.new_trial_docs([tid], [None], [result], [misc])[0]
+        doc["state"] = hyperopt.JOB_STATE_DONE
+        docs.append(doc)
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    return trials
+
+
+def package_versions():
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name, candidates in (
+        ("hyperopt", ["hyperopt"]),
+        ("keras", ["keras"]),
+        ("tensorflow", ["tensorflow", "tensorflow-cpu", "tensorflow-gpu"]),
+        ("numpy", ["numpy"]),
+    ):
+        versions[name] = None
+        for candidate in candidates:
+            try:
+                versions[name] = metadata.version(candidate)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return versions
+
+
+def visible_devices():
+    """Accelerators the model will see, by name; CPU when there are none.
+
+    Asked in a child process: once TensorFlow has initialised a GPU here,
+    forked trial processes could no longer use it.
+    """
+    if hasattr(os, "fork"):
+        try:
+            return ForkedWorker(list_devices, limit=1)()
+        except ChildProcessError:
+            return ["unknown"]
+    return list_devices()
+
+
+def list_devices():
+    """The GPUs TensorFlow sees, if the model file imported TensorFlow; else ["CPU"]."""
+    devices = []
+    tf = sys.modules.get("tensorflow")
+    try:
+        for gpu in tf.config.list_physical_devices("GPU"):
+            details = tf.config.experimental.get_device_details(gpu)
+            devices.append(details.get("device_name", gpu.name))
+    except Exception:  # no TensorFlow (tf is None), or no GPU runtime
+        pass
+    return devices or ["CPU"]

@@ -1,0 +1,172 @@
+"""What a generated script's main() calls: one search, from the command line to the summary.
+
+The script keeps the hyperopt `fmin` call itself, so a reader sees the search
+as hyperopt runs it; `Search` supplies its arguments and its trials backend
+and records every finished trial in the run directory.
+"""
+
+import os
+import sys
+import traceback
+
+import hyperopt
+import numpy as np
+
+from .algorithm import SeededAlgorithm
+from .errors import RunError
+from .mongo import (
+    ShippedObjective,
+    masked_url,
+    open_database_trials,
+    restarted_driver,
+    run_mongo_workers,
+)
+from .options import parse_args
+from .run_directory import RunDirectory
+from .script import Script, data_once
+from .search_log import SearchLog
+from .spark import open_spark_trials
+from .trial import TrialScope, forked_trials, run_trial
+from .values import read_points
+
+__all__ = ["Search", "Script", "ShippedObjective", "data_once", "run_main"]
+
+
+class Search:
+    """One run of a generated script: its arguments, run directory and trials."""
+
+    def __init__(self, argv=None, *, script, trial, **facts):
+        self.script = Script(path=script, trial=trial, **facts)
+        self.args = parse_args(self.script, argv)
+        self.worker = self.args.command == "worker"
+        self.log = None
+        self.algo = None
+
+    def run_workers(self):
+        """`tune.py worker`: evaluate the trials queued in MongoDB."""
+        return run_mongo_workers(self.args, self.script.path)
+
+    def open_trials(self, space):
+        """Check the arguments and the run directory, then open the trials backend.
+
+        Nothing is written before every check has passed.
+        """
+        args, parameters = self.args, self.script.parameters
+        run = RunDirectory(args.out)
+        points = read_points(parameters, args.points)
+        resume = args.resume or bool(args.mongo and restarted_driver(run, args))
+        args.seed = run.check_start(resume, parameters, args.seed, args.reseed)
+        self.algo = SeededAlgorithm(args.algo, args.seed, parameters, points)
+        if args.mongo:
+            trials = open_database_trials(run, args)
+        elif args.spark:
+            previous = run.open(resume, parameters)
+            name = f"hyperasc {self.script.model_file}"
+            trials = open_spark_trials(run, args, name, previous)
+        else:
+            trials = run.open(resume, parameters)
+        run.write_provenance(self.script, args, args.backend, self.provenance())
+        process = (
+            forked_trials(args.trials_per_process) if args.backend == "local" else None
+        )
+        TrialScope.configure(run, args.seed, args.trial_seed, process)
+        self.log = SearchLog(run, trials, space, parameters, args.early_stop)
+        return trials
+
+    @property
+    def objective(self):
+        """fmin's fn: trials here, or shipped to MongoDB or Spark workers."""
+        if self.args.backend == "local":
+            return LocalObjective(self.script.trial)
+        return ShippedObjective(self.script, self.shipped_config())
+
+    @property
+    def rstate(self):
+        return np.random.default_rng(self.args.seed)
+
+    @property
+    def max_queue_len(self):
+        # MongoDB sizes the queue from its workers; Spark gets a spare trial per slot.
+        return 2 * self.args.spark if self.args.spark else 1
+
+    @property
+    def progressbar(self):
+        return not self.args.quiet
+
+    def after_trial(self, trials, *state):
+        """fmin's early_stop_fn: record what finished; whether to stop."""
+        return self.log.after_trial(trials, *state)
+
+    def interrupted(self, trials):
+        return self.log.interrupted(trials)
+
+    def finish(self, trials):
+        """Print the summary; the exit status."""
+        return self.log.print_summary(trials)
+
+    def shipped_config(self):
+        """What a remote worker needs to know about the run besides the script."""
+        args = self.args
+        heartbeat = max(0.5, min(10.0, args.stale_after / 4))
+        return {
+            "seed": args.seed,
+            "trial_seed": args.trial_seed,
+            "heartbeat": heartbeat,
+            "trial": self.script.trial.__name__,
+        }
+
+    def provenance(self):
+        """run.json entries about the backend; a password never appears in them."""
+        args = self.args
+        if args.mongo:
+            return {
+                "argv": [masked_url(a) for a in sys.argv],
+                "mongo": {
+                    "url": masked_url(args.mongo),
+                    "exp_key": args.exp_key,
+                    "stale_after": args.stale_after,
+                },
+            }
+        if args.spark:
+            return {"spark": {"parallelism": args.spark}}
+        return {}
+
+
+class LocalObjective:
+    """fmin's fn for trials run by this machine: the trial body inside a TrialScope."""
+
+    fmin_pass_expr_memo_ctrl = True
+
+    def __init__(self, trial):
+        self.trial = trial
+
+    def __call__(self, expr, memo, ctrl):
+        sampled = hyperopt.pyll.rec_eval(expr, memo=memo)
+        tid = (getattr(ctrl, "current_trial", None) or {}).get("tid")
+        return run_trial(self.trial, sampled, tid)
+
+
+def run_main(main, argv=None):
+    """Run a script's main(); errors become one line and an exit status.
+
+    A RunError is the user's to fix (exit 1). Anything else is shown as its
+    last line too, unless HYPERASC_DEBUG=1 or --debug asks for the traceback.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = os.environ.get("HYPERASC_DEBUG", "") not in ("", "0") or "--debug" in args
+    try:
+        return main(argv)
+    except RunError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("(rerun with HYPERASC_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1

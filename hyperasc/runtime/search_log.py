@@ -1,0 +1,173 @@
+"""Records each finished trial: checkpoint, trials.jsonl, best.json, early stop."""
+
+import os
+import sys
+import time
+
+import hyperopt
+from hyperopt import STATUS_OK
+from hyperopt.early_stop import no_progress_loss
+
+from .run_directory import FINISHED
+from .run_files import iso_time
+from .values import real_values
+
+
+class SearchLog:
+    """hyperopt calls `after_trial` (as fmin's early_stop_fn) after every trial.
+
+    The checkpoint is written before the trials.jsonl line, so a crash between
+    the two only leaves a line to add on --resume, never a trial to re-run.
+    """
+
+    def __init__(self, run, trials, space, parameters, early_stop=None):
+        self.run = run
+        self.space = space
+        self.parameters = parameters
+        self.started = time.time()
+        self.stop_after = early_stop
+        self.no_progress = no_progress_loss(early_stop or 1)
+        self.stop_reason = None
+        # (best loss, trials without progress) for --early-stop. hyperopt's
+        # no_progress_loss counts the very first trial as one without progress;
+        # starting at -1 makes N mean N trials that failed to beat the best.
+        self.state = (None, -1)
+        self.recorded = run.recorded_tids()
+        self.finished_at_checkpoint = None
+        self.record_new(trials)
+
+    def after_trial(self, trials, *unused_state):
+        # Asynchronous backends call this at every poll, mostly with nothing new.
+        finished = sum(t["state"] in FINISHED for t in trials.trials)
+        if finished == self.finished_at_checkpoint and trials.asynchronous:
+            return self.should_stop(trials, []), []
+        self.finished_at_checkpoint = finished
+        self.run.save_checkpoint(trials)
+        new = self.record_new(trials)
+        return self.should_stop(trials, new), []
+
+    def record_new(self, trials):
+        """Append every finished, unrecorded trial to trials.jsonl; update best.json."""
+        new = []
+        for trial in trials.trials:
+            if trial["tid"] in self.recorded or trial["state"] not in FINISHED:
+                continue
+            record = self.trial_record(trial)
+            self.run.append_trial(record)
+            self.recorded.add(trial["tid"])
+            new.append(record)
+        best = self.best(trials)
+        if best is not None and any(r["tid"] == best["tid"] for r in new):
+            self.run.write_json("best.json", best)
+            if hasattr(trials, "save_best_model"):  # a remote worker trained it
+                trials.save_best_model(best["tid"], self.run)
+        return new
+
+    def trial_record(self, trial):
+        """The trials.jsonl line of a finished trial (see docs/run-directory.md)."""
+        result = trial.get("result") or {}
+        ok = (
+            trial["state"] == hyperopt.JOB_STATE_DONE
+            and result.get("status") == STATUS_OK
+        )
+        error = result.get("error")
+        if trial["state"] == hyperopt.JOB_STATE_ERROR:
+            error = ": ".join(trial["misc"].get("error", ("error", "the trial raised")))
+        start, end = result.get("start"), result.get("end")
+        record = {
+            "tid": trial["tid"],
+            "status": "ok" if ok else "fail",
+            "loss": result.get("loss") if ok else None,
+            "params": real_values(self.parameters, self.space, trial),
+            "start": iso_time(start),
+            "end": iso_time(end),
+            "duration": result.get("duration"),
+            "error": None if ok else (error or f"status {result.get('status')!r}"),
+            "history": result.get("history", []),
+        }
+        for key in ("device", "pruned", "epochs", "curve"):
+            if key in result:
+                record[key] = result[key]
+        return record
+
+    def best(self, trials):
+        """best.json's content: the trial with the lowest loss, or None."""
+        ok = [
+            t
+            for t in trials.trials
+            if t["result"].get("status") == STATUS_OK
+            and t["result"].get("loss") is not None
+            and not t["result"].get("pruned")
+        ]
+        if not ok:
+            return None
+        trial = min(ok, key=lambda t: t["result"]["loss"])
+        return {
+            "tid": trial["tid"],
+            "loss": trial["result"]["loss"],
+            "params": real_values(self.parameters, self.space, trial),
+        }
+
+    def should_stop(self, trials, new):
+        if not self.stop_after:
+            return False
+        best_loss, stalled = self.state
+        for record in new:
+            if record["status"] == "ok":
+                # hyperopt's no_progress_loss judges the latest trial.
+                _, (best_loss, stalled) = self.no_progress(trials, best_loss, stalled)
+            else:
+                stalled += 1  # a failed trial is no progress
+        self.state = (best_loss, stalled)
+        if stalled >= self.stop_after:
+            self.stop_reason = (
+                f"no improvement in {stalled} trials (--early-stop {self.stop_after})"
+            )
+            return True
+        return False
+
+    def interrupted(self, trials):
+        """Ctrl-C: keep what finished; exit status 130."""
+        self.run.save_checkpoint(trials)
+        print(
+            "\nInterrupted: finished trials are saved; continue with --resume.",
+            file=sys.stderr,
+        )
+        return 130
+
+    def print_summary(self, trials):
+        """The closing summary; the exit status: 1 when no trial succeeded."""
+        docs = [t for t in trials.trials if t["state"] in FINISHED]
+        ok = sum(1 for t in docs if t["result"].get("status") == STATUS_OK)
+        failed = len(docs) - ok
+        best = self.best(trials)
+        rows = [("trials", f"{ok} ok, {failed} failed")]
+        if best is not None:
+            rows.append(("best trial", str(best["tid"])))
+            rows.append(("best loss", f"{best['loss']:.6g}"))
+            rows.extend(
+                (f"  {name}", repr(value)) for name, value in best["params"].items()
+            )
+        if self.stop_reason:
+            rows.append(("stopped", self.stop_reason))
+        rows.append(("elapsed", f"{time.time() - self.started:.1f} s"))
+        rows.append(("results", os.path.abspath(self.run.path)))
+        width = max(len(k) for k, _ in rows)
+        print("\nSearch finished")
+        for key, value in rows:
+            print(f"  {key.ljust(width)}  {value}")
+        print(f"\nSee the search: hyperasc report {self.run.path}")
+        if docs and not ok:
+            first = min(docs, key=lambda t: t["tid"])
+            print(
+                f"error: every trial failed; trial {first['tid']}: {last_line(self.trial_record(first)['error'])}",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+
+
+def last_line(text):
+    """The last non-empty line of an error text (a traceback's exception line)."""
+    lines = [line for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no error text"

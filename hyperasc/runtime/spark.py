@@ -1,0 +1,40 @@
+"""Spark backend: `tune.py --spark N` evaluates N trials at a time with hyperopt's SparkTrials."""
+
+import os
+import sys
+
+import hyperopt
+
+
+def open_spark_trials(run, args, app_name, previous):
+    """SparkTrials on local[N], or on the cluster that SPARK_MASTER or spark-submit names.
+
+    `previous` holds the finished trials of a resumed run; SparkTrials starts empty.
+    """
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    # Executors must run this interpreter, which has hyperopt and the model's packages.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    master = (
+        SparkConf().get("spark.master", None)
+        or os.environ.get("SPARK_MASTER")
+        or f"local[{args.spark}]"
+    )
+    session = SparkSession.builder.master(master).appName(app_name).getOrCreate()
+    trials = SparkSearchTrials(parallelism=args.spark, spark_session=session)
+    if len(previous.trials):
+        trials.insert_trial_docs(previous._dynamic_trials)
+        trials.refresh()
+    return trials
+
+
+class SparkSearchTrials(hyperopt.SparkTrials):
+    """SparkTrials that shows SearchLog the trials that finish after its last check."""
+
+    def fmin(self, *args, early_stop_fn=None, **kwargs):
+        result = super().fmin(*args, early_stop_fn=early_stop_fn, **kwargs)
+        if early_stop_fn is not None:
+            early_stop_fn(self)
+        return result
