@@ -989,13 +989,14 @@ def upgrade_file(path: str, data: bytes) -> FileUpgrade:
 
 
 _MAGIC = re.compile(r"^([ \t]*)([%!?])", re.MULTILINE)
-_SHELL_CAPTURE = re.compile(r"^([^#\n]*=\s*)!", re.MULTILINE)
+_SHELL_CAPTURE = re.compile(r"^([^#\n]*=\s*)!(.?)", re.MULTILINE)
 
 
 def _mask_ipython(source: str) -> str:
-    """IPython lines (%magic, !shell, x = !shell) become same-width comments, so positions hold."""
+    """IPython lines (%magic, !shell, x = !shell, obj?) become same-width Python, so positions hold."""
     masked = _MAGIC.sub(lambda m: m.group(1) + "#", source)
-    masked = _SHELL_CAPTURE.sub(lambda m: m.group(1) + "#", masked)
+    # `x = !ls` -> `x = 0#s`: a value, then a comment, the same width.
+    masked = _SHELL_CAPTURE.sub(lambda m: m.group(1) + "0" + ("#" if m.group(2) else ""), masked)
     # `obj?` and `obj??` ask for help: blank the question marks.
     return re.sub(r"^([^#\n]*\S)(\?\??)([ \t]*)$", lambda m: m.group(1) + " " * len(m.group(2)) + m.group(3),
                   masked, flags=re.MULTILINE)

@@ -481,7 +481,7 @@ def test_notebook_warnings_name_the_cell(tmp_path):
         new_markdown_cell("intro"),
         new_code_cell("from keras.layers import Merge\nx = 1"),
         new_code_cell("%%bash\necho not python"),
-        new_code_cell("y = 2\nm = Merge([a, b], mode='sum')\nhelp_me = len?"),
+        new_code_cell("y = 2\nm = Merge([a, b], mode='sum')\nhelp_me = len?\nfiles = !ls"),
     ])
     path = tmp_path / "nb.ipynb"
     path.write_text(nbformat.writes(nb))
@@ -686,3 +686,17 @@ def test_edits_after_a_multiline_handle_on_its_last_line():
 def test_np_utils_used_in_a_handle_keeps_its_name():
     text = "from keras.utils import np_utils\ny = {{choice([np_utils.to_categorical(a), b])}}\n"
     assert upgraded(text) == "from keras import utils as np_utils\ny = {{choice([np_utils.to_categorical(a), b])}}\n"
+
+
+def test_notebook_syntax_error_names_the_cell(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nb = new_notebook(cells=[new_markdown_cell("intro"), new_code_cell("x = 1"), new_code_cell("y = (\nz = 2")])
+    path = tmp_path / "nb.ipynb"
+    path.write_text(nbformat.writes(nb))
+    before = path.read_bytes()
+    result = invoke(["upgrade", str(path), "--in-place"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:cell_3:1:5: error: ")
+    assert path.read_bytes() == before
