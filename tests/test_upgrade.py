@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hyperasc.scanner import scan, substitute
 from hyperasc.upgrade import apply, compile_note, find, upgrade_file, upgrade_text
@@ -700,3 +702,46 @@ def test_notebook_syntax_error_names_the_cell(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{path}:cell_3:1:5: error: ")
     assert path.read_bytes() == before
+
+
+# --- Properties over generated files ----------------------------------------------------------
+
+_HEADER = (
+    "import numpy as np\n"
+    "from keras.layers.core import Dense, Dropout\n"
+    "from keras.layers import Convolution2D, CuDNNLSTM, MaxPooling1D, Merge\n"
+    "from keras.optimizers import Adam, SGD\n"
+    "from keras.utils import np_utils\n"
+)
+_STATEMENTS = [
+    "model.add(Convolution2D({{choice([16, 32])}}, 3, 3, border_mode='same', init='he_normal'))",
+    "model.add(Dense(output_dim={{choice([64, 128])}}, W_regularizer=l2(0.01)))",
+    "model.add(Dropout(p={{uniform(0, 1)}}))",
+    "model.add(CuDNNLSTM(32,\n    return_sequences=True))  # fast",
+    "model.add(MaxPooling1D(pool_length=2, border_mode='valid'))",
+    "opt = SGD(lr={{loguniform(-5, -1)}}, decay=1e-6, momentum=0.9)",
+    "opt = Adam(lr=0.001, decay=0.0)",
+    "y = np_utils.to_categorical(y, 10)",
+    "model.compile(loss='categorical_crossentropy', optimizer=opt, metrics=['accuracy'])",
+    "h = model.fit(x, y, nb_epoch={{choice([1, 2])}}, show_accuracy=True,\n    verbose=0)",
+    "h = model.fit_generator(gen, steps_per_epoch=2, workers=2, use_multiprocessing=False)",
+    "best = max(h.history['val_acc'])  # {{ not a handle }}",
+    "classes = model.predict_classes(x)",
+    "merged = Merge([a, b], mode='concat')",
+    "label = 'nb_epoch=3 lr=0.1'",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_STATEMENTS), min_size=1, max_size=12), st.sampled_from(["\n", "\r\n"]))
+def test_generated_files_upgrade_cleanly(statements, newline):
+    body = "".join(textwrap.indent(s, "    ") + "\n" for s in statements)
+    text = (_HEADER + "\n\ndef model(x, y):\n" + body + "    return {'loss': 0}\n").replace("\n", newline)
+    new, plan = upgrade_text(text)
+    assert parses(new)
+    assert [h.inner for h in scan(new)] == [h.inner for h in scan(text)]
+    assert upgrade_text(new)[0] == new  # idempotent
+    assert not upgrade_text(new)[1].changes
+    assert new.count("\n") <= text.count("\n")  # a dropped argument may take its line break along
+    assert new.count(newline) == new.count("\n")  # line endings kept
+    assert "label = 'nb_epoch=3 lr=0.1'" in new or "label" not in text  # strings are not code
