@@ -133,7 +133,7 @@ def upgrade_command(model: str, out: str | None, in_place: bool, show_diff: bool
       fit_generator, evaluate_generator, predict_generator -> fit, evaluate, predict
       model.predict_classes(x)            ->  np.argmax(model.predict(x), axis=-1)
                                               (only when the loss is categorical)
-      show_accuracy=, compile(class_mode=)  ->  dropped
+      show_accuracy=, class_mode=         ->  dropped
       imdb.load_data(nb_words=)           ->  num_words=
       (and Dropout(p=), dim_ordering=, LSTM's inner_init=, ...: see the README)
       history['val_acc'], monitor='acc'   ->  'val_accuracy', 'accuracy'
