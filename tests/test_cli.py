@@ -43,7 +43,7 @@ def test_compile_from_stdin(small):
     result = invoke(["compile", "-"], input=small.read_bytes())
     assert result.exit_code == 0, result.stderr
     assert "from <stdin>" in result.stdout
-    assert '"units": hp.choice("units", [8, 16])' in result.stdout
+    assert '"units": _hx_hp.choice("units", [8, 16])' in result.stdout
 
 
 def test_compile_writes_out(small, tmp_path):
@@ -62,13 +62,15 @@ def test_check_passes_when_up_to_date_and_fails_with_a_diff(small, tmp_path):
     ok = invoke(["compile", str(small), "-o", str(out), "--check"])
     assert ok.exit_code == 0 and ok.stdout == ""
     before = out.read_text()
-    out.write_text(before.replace("DEFAULT_MAX_EVALS = 20", "DEFAULT_MAX_EVALS = 99"))
+    edited = before.replace("def _hx_data():", "def _hx_data():  # edited by hand")
+    assert edited != before
+    out.write_text(edited)
     stale = invoke(["compile", str(small), "-o", str(out), "--check"])
     assert stale.exit_code == 1
     assert stale.stdout.startswith(f"--- {out} (on disk)\n+++ {out} (compiled)\n")
-    assert "-DEFAULT_MAX_EVALS = 99\n+DEFAULT_MAX_EVALS = 20\n" in stale.stdout
+    assert "-def _hx_data():  # edited by hand\n+def _hx_data():\n" in stale.stdout
     assert "out of date" in stale.stderr
-    assert "DEFAULT_MAX_EVALS = 99" in out.read_text()  # --check never writes
+    assert "# edited by hand" in out.read_text()  # --check never writes
 
 
 def test_check_with_missing_out_fails(small, tmp_path):

@@ -51,9 +51,9 @@ def test_minimize_call_is_read_statically():
 
 def test_minimize_defaults_reach_the_script():
     script = compile_text(HYPERAS)
-    assert "DEFAULT_MAX_EVALS = 7" in script
-    assert 'DEFAULT_ALGO = "rand"' in script
-    assert "DATA_ARGS = (3,)" in script
+    assert "        max_evals=7,\n" in script
+    assert '        algo="rand",\n' in script
+    assert "data_once(get_data, (3,))" in script
 
 
 def test_minimize_at_module_level_and_imported_as_function():

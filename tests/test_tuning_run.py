@@ -377,8 +377,10 @@ def test_a_search_where_every_trial_fails_ends_cleanly(tmp_path):
         def create_model():
             raise ValueError({{uniform(0, 1)}})
         """)
-    proc = run(script, "--max-evals", "2", "--out", str(tmp_path / "run"), "--quiet")
+    proc = run(script, "--max-evals", "2", "--out", str(tmp_path / "run"), "--quiet", check=False)
+    assert proc.returncode == 1
     assert "0 ok, 2 failed" in proc.stdout and "Traceback" not in proc.stderr
+    assert "error: every trial failed; trial 0: ValueError: " in proc.stderr
     assert [r["status"] for r in records(tmp_path / "run")] == ["fail", "fail"]
     assert not (tmp_path / "run" / "best.json").exists()
 
