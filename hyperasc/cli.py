@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import os
 import re
@@ -23,9 +24,42 @@ def main() -> None:
     cli(prog_name="hyperasc")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _GuardedGroup(click.Group):
+    """Every command's last line of defence: an unexpected exception becomes one line and exit 2.
+
+    Each failure a user can cause has its own message; this is for hyperasc's
+    own bugs. HYPERASC_DEBUG=1 or `hyperasc --debug` shows the traceback instead.
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # Click's own ways out, which it reports itself
+        except BrokenPipeError:
+            _quiet_stdout()  # `hyperasc compile m.py | head`: the reader left; nothing to report
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:
+            if ctx.params.get("debug") or os.environ.get("HYPERASC_DEBUG", "") not in ("", "0"):
+                raise
+            lines = str(exc).strip().splitlines()
+            detail = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+            click.echo(f"hyperasc: internal error: {detail}; rerun with HYPERASC_DEBUG=1 for the traceback", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit raises nothing more."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+@click.group(cls=_GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hyperasc")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show Python's traceback on an internal error (or set HYPERASC_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Compile hyperas-style Keras model files into hyperopt tuning scripts."""
 
 

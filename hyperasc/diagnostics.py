@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+_SHOWN_AS_SPACE = str.maketrans({c: " " for c in "\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -33,7 +35,9 @@ def render(diagnostic: Diagnostic, path: str, lines: list[str]) -> str:
     """Format as `PATH:LINE:COL: error: MESSAGE`, the source line and a caret."""
     out = [f"{path}:{diagnostic.line}:{diagnostic.column}: {diagnostic.severity}: {diagnostic.message}"]
     if 1 <= diagnostic.line <= len(lines):
-        text = lines[diagnostic.line - 1].rstrip("\r\n")
+        # Characters that Python takes as whitespace or text but a terminal may
+        # take as a line break are shown as spaces, so the caret stays aligned.
+        text = lines[diagnostic.line - 1].rstrip("\r\n").translate(_SHOWN_AS_SPACE)
         if text.strip():
             # Keep tabs in the caret's indent so it lines up under the source.
             prefix = text[: max(diagnostic.column - 1, 0)]

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import ast
 import builtins
-import re
 import warnings
 from dataclasses import dataclass, field
 
-from .diagnostics import error
-from .scanner import Handle, restore_column
+from .diagnostics import CompileError, Diagnostic, error
+from .scanner import Handle, Placeholders, Segment, placeholders_of, restore_column
+from .source import split_lines
 
 ALGORITHMS = ("tpe", "rand", "atpe", "anneal")
-_PLACEHOLDER_NAME = re.compile(r"__hx(\d+)__$")
 BUILTINS = set(dir(builtins))
 
 
@@ -76,6 +75,8 @@ class Program:
     module_names: set[str]
     star_import: bool
     sites: dict[int, Site]
+    # How the placeholders in model.text and helpers' texts are spelled (scanner.fill).
+    placeholders: Placeholders = field(default_factory=Placeholders)
 
 
 def discover(
@@ -95,7 +96,8 @@ def discover(
         line = exc.lineno or 1
         column = restore_column(handles, line, max((exc.offset or 1) - 1, 0)) + 1
         raise error(line, column, f"invalid syntax: {exc.msg}") from None
-    reader = _Reader(text, tree)
+    placeholders = placeholders_of(handles)
+    reader = _Reader(text, tree, placeholders)
     minimize = reader.minimize
     model_name = model_fn or (minimize and minimize.model) or _first(reader.functions, ("create_model", "model"))
     data_name = data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
@@ -132,7 +134,7 @@ def discover(
     if minimize:
         roots |= set(minimize.functions)
     helpers = reader.closure(roots, exclude={model_name, data_name})
-    sites = _sites(tree, reader, {model_name: model, **({data_name: data} if data else {})})
+    sites = _sites(tree, reader, handles)
     return Program(
         future_imports=reader.future_imports,
         imports=reader.imports,
@@ -143,6 +145,7 @@ def discover(
         module_names=reader.module_names,
         star_import=reader.star_import,
         sites=sites,
+        placeholders=placeholders,
     )
 
 
@@ -153,8 +156,10 @@ def _first(functions: dict, names: tuple[str, ...]) -> str | None:
 class _Reader:
     """One pass over the module body, sorting statements by role."""
 
-    def __init__(self, text: str, tree: ast.Module):
-        self.lines = text.splitlines(keepends=True)
+    def __init__(self, text: str, tree: ast.Module, placeholders: Placeholders | None = None):
+        self.lines = split_lines(text, keepends=True)
+        self.placeholders = placeholders or Placeholders()
+        self._local_names: dict[ast.AST, set[str]] = {}
         self.future_imports: list[str] = []
         self.imports: list[str] = []
         self.definitions: list[tuple[ast.stmt, set[str]]] = []
@@ -224,21 +229,47 @@ class _Reader:
                 return node
         return None
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: ast.AST) -> Segment:
         first = getattr(node, "decorator_list", None)
         start_line = first[0].lineno if first else node.lineno
-        start_col = first[0].col_offset - 1 if first else node.col_offset
-        start = _char_col(self.lines[start_line - 1], start_col)
+        start = _char_col(self.lines[start_line - 1], first[0].col_offset if first else node.col_offset)
+        if first:
+            start_line, start = self._at_sign(start_line, start)
         end = _char_col(self.lines[node.end_lineno - 1], node.end_col_offset)
         if start_line == node.end_lineno:
-            return self.lines[start_line - 1][start:end]
+            return Segment(self.lines[start_line - 1][start:end], self.placeholders)
         body = self.lines[start_line - 1][start:] + "".join(self.lines[start_line : node.end_lineno - 1])
-        return body + self.lines[node.end_lineno - 1][:end]
+        return Segment(body + self.lines[node.end_lineno - 1][:end], self.placeholders)
+
+    def _at_sign(self, line: int, column: int) -> tuple[int, int]:
+        """Where the `@` of a decorator starting at (line, column) stands.
+
+        `@ name`, `@(name)` and `@\\` + newline are all valid, so walk back over
+        what may separate the two.
+        """
+        while True:
+            column -= 1
+            while column < 0:
+                line -= 1
+                if line < 1:
+                    raise AssertionError("decorator without '@'")
+                column = len(self.lines[line - 1]) - 1
+            char = self.lines[line - 1][column]
+            if char == "@":
+                return line, column
+            if char not in " \t\f\\\r\n(":
+                raise AssertionError(f"unexpected {char!r} before a decorator")
 
     def function(self, name: str) -> Function:
         node = self.functions[name]
         params = [a.arg for a in node.args.posonlyargs + node.args.args]
-        return Function(name, params, self.segment(node), node.lineno, _local_names(node))
+        return Function(name, params, self.segment(node), node.lineno, self.local_names(node))
+
+    def local_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        """The names a top-level function binds, worked out once per function."""
+        if node not in self._local_names:
+            self._local_names[node] = _local_names(node)
+        return self._local_names[node]
 
     def closure(self, roots: set[str], exclude: set) -> list[Statement]:
         """Top-level definitions that the roots need, transitively, in source order."""
@@ -336,10 +367,22 @@ def _read_minimize(call: ast.Call, reader: _Reader) -> Minimize:
         elif kw.arg == "max_evals" and isinstance(value, ast.Constant) and isinstance(value.value, int):
             info.max_evals = value.value
         elif kw.arg == "data_args":
-            info.data_args = reader.segment(value)
+            info.data_args = _read_data_args(value, reader)
         elif kw.arg == "functions" and isinstance(value, (ast.List, ast.Tuple)):
             info.functions = [e.id for e in value.elts if isinstance(e, ast.Name)]
     return info
+
+
+def _read_data_args(value: ast.expr, reader: _Reader) -> str | None:
+    """data_args as source text, checked: the script passes it to data() as a literal."""
+    text = reader.segment(value)
+    try:
+        literal = ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        column = _char_col(reader.lines[value.lineno - 1], value.col_offset) + 1
+        raise error(value.lineno, column, "data_args must be a literal, such as ('train.csv', 10)",
+                    "the tuning script passes it to data() as written; move computed values into data()") from None
+    return None if literal is None else text
 
 
 def _bound_names(stmt: ast.stmt) -> set[str]:
@@ -387,33 +430,83 @@ def _local_names(fn: ast.FunctionDef) -> set[str]:
     return names
 
 
-def _sites(tree: ast.Module, reader: _Reader, functions: dict[str, Function]) -> dict[int, Site]:
+def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[int, Site]:
+    """Where each handle stands. One walk of the module, whatever the number of handles."""
+    by_name = {h.placeholder: h for h in handles}
     parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    sites = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Name):
+    tops: dict[ast.AST, ast.stmt] = {}  # node -> the top-level statement holding it
+    for stmt in tree.body:
+        for node in ast.walk(stmt):
+            tops[node] = stmt
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+    sites: dict[int, Site] = {}
+    problems: list[Diagnostic] = []
+    for node, top in tops.items():
+        handle = _placeholder_target(node, by_name)
+        if handle is not None:
+            problems.append(Diagnostic(handle.start[0], handle.start[1] + 1,
+                                       "a handle cannot be assigned to, deleted or bound as a name",
+                                       "a handle is a value; use it on the right-hand side"))
             continue
-        match = _PLACEHOLDER_NAME.match(node.id)
-        if not match:
+        if not isinstance(node, ast.Name) or node.id not in by_name:
             continue
-        index = int(match.group(1))
-        top = node
-        while parents.get(top) is not tree and top in parents:
-            top = parents[top]
+        handle = by_name[node.id]
+        call = parents.get(node)
+        if isinstance(call, ast.Call) and _is_glued_call(call, node, reader):
+            callee = ast.unparse(call.func)
+            problems.append(Diagnostic(handle.start[0], handle.start[1] + 1,
+                                       f"a handle cannot follow '{callee}' directly: Python would call {callee}",
+                                       "put an operator or a comma between them, or write the call's parentheses"))
+            continue
+        is_function = isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef))
         function = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
-        local = _local_names(top) if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()
-        sites[index] = Site(index, function, context_name(node, parents), local, _runs_at_import(node, parents))
+        local = reader.local_names(top) if is_function else set()
+        sites[handle.index] = Site(handle.index, function, context_name(node, parents), local,
+                                   _runs_at_import(node, parents))
+    if problems:
+        raise CompileError(problems)
     return sites
+
+
+def _placeholder_target(node: ast.AST, by_name: dict[str, Handle]) -> Handle | None:
+    """The handle `node` binds or deletes (`{{...}} = 1`, `for {{...}} in`, `case {{...}}:`), if any."""
+    if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        return by_name.get(node.id)
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        return by_name.get(node.name)
+    if isinstance(node, ast.MatchMapping) and node.rest:
+        return by_name.get(node.rest)
+    return None
+
+
+def _is_glued_call(call: ast.Call, node: ast.Name, reader: _Reader) -> bool:
+    """Whether the call's parentheses are the placeholder's own: `match {{...}}` read as a call.
+
+    The scanner rejects a handle after an operand; this catches what the
+    tokens alone cannot tell (a soft keyword used as a name).
+    """
+    if call.args != [node] or call.keywords or call.end_lineno is None:
+        return False
+    # From the end of the placeholder name to the end of the call there is only
+    # its padding and one `)` when the parentheses are the placeholder's.
+    lines = reader.lines
+    start = _char_col(lines[node.end_lineno - 1], node.end_col_offset)
+    end = _char_col(lines[call.end_lineno - 1], call.end_col_offset)
+    if node.end_lineno == call.end_lineno:
+        between = lines[node.end_lineno - 1][start:end]
+    else:
+        between = lines[node.end_lineno - 1][start:] + "".join(lines[node.end_lineno : call.end_lineno - 1])
+        between += lines[call.end_lineno - 1][:end]
+    return between.strip() == ")"
 
 
 def _runs_at_import(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     """Whether `node` is evaluated when the module runs, not inside a function call."""
     child, parent = node, parents.get(node)
     while parent is not None:
-        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and child in parent.body:
+        # Only the body holds statements (a list test here would be quadratic in long bodies).
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(child, ast.stmt):
             return False
         if isinstance(parent, ast.Lambda) and child is parent.body:
             return False

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .diagnostics import CompileError, Diagnostic
 from .scanner import Handle
+from .source import split_lines
 
 # hyperopt.hp distributions and their parameters, label left out.
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -77,7 +78,7 @@ class _InnerText:
     def __init__(self, handle: Handle):
         self.handle = handle
         self.text = "(" + handle.inner + "\n)"
-        self.lines = self.text.splitlines()
+        self.lines = split_lines(self.text)
 
     def position(self, lineno: int, byte_col: int) -> tuple[int, int]:
         line_text = self.lines[lineno - 1] if lineno - 1 < len(self.lines) else ""
@@ -217,7 +218,7 @@ def _read_options(dist: Distribution, container: ast.expr, inner: _InnerText, pr
     for elt in container.elts:
         probability = None
         if dist.dist == "pchoice":
-            if not (isinstance(elt, ast.Tuple) and len(elt.elts) == 2):
+            if not (isinstance(elt, ast.Tuple) and len(elt.elts) == 2) or isinstance(elt.elts[0], ast.Starred):
                 problems.append(Diagnostic(*inner.node_position(elt),
                                            "pchoice() options are (probability, option) pairs"))
                 continue
@@ -227,6 +228,12 @@ def _read_options(dist: Distribution, container: ast.expr, inner: _InnerText, pr
             value = _literal(p_node)
             if isinstance(value, (int, float)):
                 probabilities.append(float(value))
+        if isinstance(elt, ast.Starred):
+            # The options are sampled one by one; an unpacked iterable has no count to sample from.
+            problems.append(Diagnostic(*inner.node_position(elt),
+                                       f"{dist.dist}() options must be written out, not unpacked with *",
+                                       "list each option, or pass the whole list without brackets: choice(OPTIONS)"))
+            continue
         options.append(_read_option(elt, inner, problems, dist))
         options[-1].probability = probability
     dist.options = options

@@ -4,23 +4,95 @@ Strings, f-strings and comments are single tokens (or token runs we skip), so
 braces inside them never start a handle. Each handle is then replaced by a
 parenthesised placeholder name, which makes the file plain Python for `ast`
 while keeping every line where it was.
+
+The rule for handles: a handle stands for one operand. It is replaced by an
+expression that means the same wherever it stands (see `fill`), or the
+scanner says at the handle why it cannot be: right after another operand
+(`Dropout{{...}}`, `1{{...}}`, `{{a}}{{b}}`) it would become a call.
 """
 
 from __future__ import annotations
 
+import ast
 import io
+import keyword
 import re
 import token
 import tokenize
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from .diagnostics import error
+from .diagnostics import CompileError, Diagnostic, error
+from .source import split_lines
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {v: k for k, v in OPENERS.items()}
-PLACEHOLDER = re.compile(r"\(__hx(\d+)__\s*\)")
 _FSTRING_START = getattr(token, "FSTRING_START", None)
 _FSTRING_END = getattr(token, "FSTRING_END", None)
+DEFAULT_PREFIX = "__hx"
+# Keywords that are values: `None{{...}}` is a call of None, as `x{{...}}` is of x.
+_VALUE_KEYWORDS = {"None", "True", "False"}
+# Soft keywords that open a statement (`match {{...}}:`); the parser decides the rest.
+_STATEMENT_SOFT_KEYWORDS = {"match", "case"}
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """How one model file's placeholders are spelled: `(PREFIX<N>__)`.
+
+    The prefix is one the file never contains (see `for_text`), so a
+    placeholder cannot be mistaken for user text, nor user text for one.
+    """
+
+    prefix: str = DEFAULT_PREFIX
+
+    @classmethod
+    def for_text(cls, text: str) -> Placeholders:
+        """The first of `__hx`, `__hx1_`, `__hx2_`, ... that `text` does not contain."""
+        prefix, n = DEFAULT_PREFIX, 0
+        while prefix in text:
+            n += 1
+            prefix = f"{DEFAULT_PREFIX}{n}_"
+        return cls(prefix)
+
+    def name(self, index: int) -> str:
+        return f"{self.prefix}{index}__"
+
+    def index_of(self, name: str) -> int | None:
+        """The handle index a placeholder name stands for, None for any other name."""
+        match = self._name_pattern.fullmatch(name)
+        return int(match.group(1)) if match else None
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """A whole placeholder in substituted text, parentheses and padding included."""
+        return re.compile(r"\(" + re.escape(self.prefix) + r"(\d+)__\s*\)")
+
+    @cached_property
+    def _name_pattern(self) -> re.Pattern[str]:
+        return re.compile(re.escape(self.prefix) + r"(\d+)__")
+
+
+DEFAULT_PLACEHOLDERS = Placeholders()
+# The default spelling, for code that predates `fill`; it misses placeholders of
+# files that contain "__hx" (those get another prefix), so prefer `fill`.
+PLACEHOLDER = DEFAULT_PLACEHOLDERS.pattern
+
+
+class Segment(str):
+    """A piece of substituted text that knows how its placeholders are spelled.
+
+    Discovery hands out the model function and helpers as Segments, so that
+    `fill(segment, replacements)` needs nothing else.
+    """
+
+    placeholders: Placeholders
+
+    def __new__(cls, text: str, placeholders: Placeholders) -> Segment:
+        obj = super().__new__(cls, text)
+        obj.placeholders = placeholders
+        return obj
 
 
 @dataclass(frozen=True)
@@ -32,21 +104,32 @@ class Handle:
     end: tuple[int, int]  # just past the last `}`
     inner: str  # text between the braces
     inner_start: tuple[int, int]
+    placeholders: Placeholders = field(default=DEFAULT_PLACEHOLDERS, compare=False)
 
     @property
     def placeholder(self) -> str:
-        return placeholder_name(self.index)
+        return self.placeholders.name(self.index)
 
 
-def placeholder_name(index: int) -> str:
-    return f"__hx{index}__"
+def placeholder_name(index: int, placeholders: Placeholders = DEFAULT_PLACEHOLDERS) -> str:
+    return placeholders.name(index)
+
+
+def placeholders_of(handles: list[Handle]) -> Placeholders:
+    return handles[0].placeholders if handles else DEFAULT_PLACEHOLDERS
 
 
 def scan(text: str) -> list[Handle]:
-    """Return the handles of `text` in source order."""
+    """Return the handles of `text` in source order.
+
+    Raises CompileError for unbalanced brackets and for handles glued to the
+    operand before them.
+    """
     tokens = _tokenize(text)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
+    placeholders = Placeholders.for_text(text)
     handles: list[Handle] = []
+    problems: list[Diagnostic] = []
     fstring_depth = 0
     i = 0
     while i < len(tokens):
@@ -60,12 +143,72 @@ def scan(text: str) -> list[Handle]:
             start, end = tok.start, tokens[end_index].end
             inner_start = tokens[i + 1].end
             inner_end = tokens[end_index - 1].start
-            handles.append(
-                Handle(len(handles), start, end, _slice(lines, inner_start, inner_end), inner_start)
-            )
+            inner = _slice(lines, inner_start, inner_end)
+            glued = _glued_to(tokens, i, handles)
+            if glued is not None:
+                problems.append(glued_error(start, inner, *glued))
+            handles.append(Handle(len(handles), start, end, inner, inner_start, placeholders))
             i = end_index
         i += 1
+    if problems:
+        raise CompileError(problems)
     return handles
+
+
+_SKIPPED = {tokenize.NL, tokenize.COMMENT}
+_LINE_STARTS = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+
+
+def _previous(tokens: list[tokenize.TokenInfo], i: int) -> int | None:
+    """Index of the significant token before tokens[i] in the same logical line."""
+    j = i - 1
+    while j >= 0 and tokens[j].type in _SKIPPED:
+        j -= 1
+    if j < 0 or tokens[j].type in _LINE_STARTS:
+        return None
+    return j
+
+
+def _glued_to(tokens: list[tokenize.TokenInfo], i: int, handles: list[Handle]) -> tuple[str, str] | None:
+    """(what, text) of the operand the handle at tokens[i] follows, or None.
+
+    Python reads an operand followed by `(` as a call, so a placeholder there
+    would silently change what the handle means.
+    """
+    j = _previous(tokens, i)
+    if j is None:
+        return None
+    prev = tokens[j]
+    if prev.type == token.NAME:
+        if prev.string in _VALUE_KEYWORDS:
+            return "value", prev.string
+        if keyword.iskeyword(prev.string):
+            return None  # `return{{...}}`, `not{{...}}`: fill() puts a space in between
+        if prev.string in _STATEMENT_SOFT_KEYWORDS and _previous(tokens, j) is None:
+            return None
+        return "name", prev.string
+    if prev.type == token.NUMBER or prev.type == token.STRING or prev.type == _FSTRING_END:
+        return "value", prev.string if len(prev.string) <= 20 else prev.string[:17] + "..."
+    if prev.type == token.OP and (prev.string in CLOSERS or prev.string == "..."):
+        if handles and prev.end == handles[-1].end:
+            return "handle", ""
+        return "value", prev.string
+    return None
+
+
+def glued_error(start: tuple[int, int], inner: str, what: str, text: str) -> Diagnostic:
+    """The diagnostic for a handle right after an operand."""
+    line, col = start[0], start[1] + 1
+    shown = " ".join(inner.split())
+    shown = shown if len(shown) <= 40 else "..."
+    if what == "handle":
+        return Diagnostic(line, col, "a handle cannot follow another handle directly",
+                          "put an operator or a comma between them")
+    if what == "name":
+        return Diagnostic(line, col, f"a handle cannot follow '{text}' directly: Python would call {text}",
+                          f"did you mean {text}({{{{{shown}}}}})? Otherwise put an operator or a comma between them")
+    return Diagnostic(line, col, f"a handle cannot follow '{text}' directly",
+                      "put an operator or a comma between them")
 
 
 def _tokenize(text: str) -> list[tokenize.TokenInfo]:
@@ -148,21 +291,29 @@ def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> st
 
 
 def substitute(text: str, handles: list[Handle]) -> str:
-    """Replace each handle by `(__hxN__)`, padded so later lines and columns stay put."""
-    lines = text.splitlines(keepends=True)
-    for handle in reversed(handles):
+    """Replace each handle by `(PLACEHOLDER)`, padded so later lines and columns stay put."""
+    if not handles:
+        return text
+    lines = split_lines(text, keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    out: list[str] = []
+    position = 0
+    for handle in handles:
         (l1, c1), (l2, c2) = handle.start, handle.end
+        start, end = offsets[l1 - 1] + c1, offsets[l2 - 1] + c2
+        out.append(text[position:start])
         name = f"({handle.placeholder}"
         if l1 == l2:
             width = c2 - c1
-            replacement = name + " " * max(width - len(name) - 1, 0) + ")"
-            lines[l1 - 1] = lines[l1 - 1][:c1] + replacement + lines[l1 - 1][c2:]
+            out.append(name + " " * max(width - len(name) - 1, 0) + ")")
         else:
-            first, last = lines[l1 - 1], lines[l2 - 1]
-            middle = ["\n"] * (l2 - l1 - 1)
-            tail = " " * max(c2 - 1, 0) + ")" + last[c2:]
-            lines[l1 - 1 : l2] = [first[:c1] + name + "\n", *middle, tail]
-    return "".join(lines)
+            # Keep the line breaks; the closing parenthesis ends where the handle did.
+            out.append(name + "\n" * (l2 - l1) + " " * max(c2 - 1, 0) + ")")
+        position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def restore_column(handles: list[Handle], line: int, column: int) -> int:
@@ -173,3 +324,63 @@ def restore_column(handles: list[Handle], line: int, column: int) -> int:
             width = max(c2 - c1, len(handle.placeholder) + 2)
             column += (c2 - c1) - width
     return column
+
+
+def fill(text: str, replacements: Mapping[int, str], placeholders: Placeholders | None = None) -> str:
+    """Put expressions where the placeholders stand in a piece of substituted text.
+
+    `replacements` maps handle index to a Python expression. Each expression is
+    parenthesised unless it already is one operand (a name, a subscript, a call,
+    an attribute or a bracketed expression), and is kept apart by a space from
+    a word before it (`return`, `not`, `in`) or after it (`if`, `and`), so it
+    means what the handle meant. The spelling comes from `placeholders`, else
+    from `text` when it is a Segment, else the default one.
+    """
+    if placeholders is None:
+        placeholders = getattr(text, "placeholders", DEFAULT_PLACEHOLDERS)
+    text = str(text)
+
+    def replace(match: re.Match[str]) -> str:
+        expression = as_operand(replacements[int(match.group(1))])
+        if match.start() > 0 and _is_word_char(text[match.start() - 1]):
+            expression = " " + expression
+        if match.end() < len(text) and _is_word_char(text[match.end()]):
+            expression += " "
+        return expression
+
+    return placeholders.pattern.sub(replace, text)
+
+
+def as_operand(expression: str) -> str:
+    """`expression` as one operand: parenthesised unless it already binds as one."""
+    stripped = expression.strip()
+    try:
+        node = ast.parse(stripped, mode="eval").body
+    except SyntaxError:
+        return f"({expression})"
+    if isinstance(node, (ast.Name, ast.Subscript, ast.Call, ast.Attribute)) and not _starts_with_number(node):
+        return stripped
+    if isinstance(node, (ast.List, ast.ListComp, ast.Dict, ast.DictComp, ast.Set, ast.SetComp)):
+        return stripped
+    if stripped.startswith("(") and stripped.endswith(")") and _parses(stripped[1:-1]):
+        return stripped  # one pair of parentheses around the whole expression
+    return f"({stripped})"
+
+
+def _starts_with_number(node: ast.expr) -> bool:
+    # `1 .real` is an operand, but glued to a following `.attr` it would not be.
+    while isinstance(node, (ast.Subscript, ast.Call, ast.Attribute)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return isinstance(node, ast.Constant)
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _is_word_char(char: str) -> bool:
+    return ("a" + char).isidentifier()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tokenize
 from dataclasses import dataclass
 
 from .diagnostics import Diagnostic, CompileError, error
+
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,27 @@ class Source:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        return split_lines(self.text)
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """Split at \\n, \\r\\n and \\r only, as Python's tokenizer counts lines.
+
+    str.splitlines() also splits at form feed, \\v, \\x1c-\\x1e, U+0085, U+2028
+    and U+2029, which may stand in comments and strings; every later line
+    number would then be off.
+    """
+    lines = _LINE_END.split(text)
+    # re.split with a group alternates text and separators: [text, sep, text, ...].
+    parts = lines[0::2]
+    ends = lines[1::2] + [""]
+    if keepends:
+        out = [part + end for part, end in zip(parts, ends)]
+    else:
+        out = list(parts)
+    if out and out[-1] == "":
+        out.pop()  # like splitlines: no empty line after a final line break
+    return out
 
 
 def read_source(path: str, data: bytes) -> Source:
@@ -76,7 +99,7 @@ def _notebook_code(data: bytes) -> str:
             continue
         body = "\n".join(
             "# " + line if line.lstrip().startswith(("%", "!")) else line
-            for line in cell.source.splitlines()
+            for line in split_lines(cell.source)
         )
         cells.append(f"# In[{index}]:\n{body}\n")
     return "\n".join(cells)
