@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import write_atomically
-from .runtime.run_files import RUN_JSON, TRIALS_JSONL, read_trials
+from .runtime.run_files import RUN_JSON, TRIALS_JSONL, kept_models, read_trials
 
 __all__ = ["ReportError", "write_report", "FORMATS"]
 
@@ -68,6 +68,7 @@ class Run:
     trials: list[Trial]
     skipped_lines: int
     notes: list[str] = field(default_factory=list)
+    kept_models: dict[int, str] = field(default_factory=dict)  # --keep-best: tid -> file
 
     @property
     def space(self) -> dict[str, dict[str, Any]]:
@@ -156,7 +157,7 @@ def read_run(run_dir: Path) -> Run:
     if skipped:
         notes.append(f"skipped {skipped} line(s) of trials.jsonl that did not parse "
                      "(a run still in progress may have a half-written last line)")
-    return Run(run_dir, info, trials, skipped, notes)
+    return Run(run_dir, info, trials, skipped, notes, kept_models(run_dir))
 
 
 # --------------------------------------------------------------------------- writing
@@ -464,6 +465,7 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
     model_path = model.get("path") if isinstance(model, dict) else None
     versions = info.get("versions")
     n_ok = sum(t.ok for t in run.trials)
+    losses = {t.tid: t.loss for t in run.trials}
     html = template.render(
         title=f"hyperasc report: {model_path or run.run_dir.resolve().name}",
         run_dir=str(run.run_dir),
@@ -478,6 +480,8 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
             "tid": _display(best.tid), "loss": _display(best.loss),
             "params": [(n, _display(best.params[n])) for n in names if n in best.params],
         },
+        kept=[{"tid": tid, "loss": _display(losses.get(tid)), "path": Path(path).relative_to(run.run_dir).as_posix()}
+              for tid, path in sorted(run.kept_models.items(), key=lambda item: (losses.get(item[0]) is None, losses.get(item[0]) or 0.0))],
         columns=["tid", "status", "loss", "duration (s)", *names],
         rows=rows,
         plots=[{"title": p.title, "filename": p.filename, "data": base64.b64encode(p.png).decode("ascii")}

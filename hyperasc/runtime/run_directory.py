@@ -24,9 +24,12 @@ from .errors import RunError
 from .fileio import append_line, file_sha256, write_atomically
 from .processes import ForkedWorker
 from .run_files import (
+    BEST_MODEL,
+    MODELS_DIR,
     RUN_FILES,
     SPACE_IDENTITY,
     read_json,
+    kept_model_name,
     read_trials,
     space_record,
     utc_now,
@@ -38,9 +41,13 @@ FINISHED = (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
 class RunDirectory:
     """The files of one search."""
 
-    def __init__(self, path):
+    def __init__(self, path, keep_best=0):
         self.path = path
         self.best_loss = math.inf
+        self.keep_best = (
+            keep_best  # --keep-best K: models/trial-<tid>.keras of the K best
+        )
+        self.keep_threshold = math.inf if keep_best else -math.inf
 
     def file(self, name):
         return os.path.join(self.path, name)
@@ -198,9 +205,35 @@ class RunDirectory:
 
     def save_model(self, model):
         """Write best_model.keras atomically (Keras insists on the .keras suffix)."""
-        tmp = self.file(".best_model.tmp.keras")
+        self._save(model, self.file(BEST_MODEL))
+
+    def keep_model(self, model, tid):
+        """Write models/trial-<tid>.keras, one of the K best models of --keep-best."""
+        os.makedirs(self.file(MODELS_DIR), exist_ok=True)
+        self._save(model, self.file(kept_model_name(tid)))
+
+    def _save(self, model, path):
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp.keras")
         model.save(tmp)
-        os.replace(tmp, self.file("best_model.keras"))
+        os.replace(tmp, path)
+
+    def keep_only(self, best_trials):
+        """After a trial: delete kept models that left the K best; set the bar to enter.
+
+        `best_trials` are (loss, tid) of the successful trials, best first.
+        """
+        if not self.keep_best:
+            return
+        kept = best_trials[: self.keep_best]
+        full = len(kept) == self.keep_best
+        self.keep_threshold = kept[-1][0] if full else math.inf
+        wanted = {kept_model_name(tid) for _, tid in kept}
+        folder = self.file(MODELS_DIR)
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            path = os.path.join(MODELS_DIR, name)
+            if name.startswith("trial-") and path not in wanted:
+                os.unlink(self.file(path))
 
 
 def space_changes(recorded, parameters):

@@ -6,12 +6,15 @@ this module without hyperopt. run_directory.py writes them.
 
 import datetime
 import json
+import os
+import re
 
 RUN_JSON = "run.json"
 TRIALS_JSONL = "trials.jsonl"
 BEST_JSON = "best.json"
 BEST_MODEL = "best_model.keras"
 CHECKPOINT = "checkpoint"
+MODELS_DIR = "models"  # --keep-best K: models/trial-<tid>.keras
 # A directory holding any of these holds a run.
 RUN_FILES = (RUN_JSON, CHECKPOINT, TRIALS_JSONL)
 SPACE_KEYS = ("name", "distribution", "args", "line", "column", "options")
@@ -73,3 +76,19 @@ def read_json(path):
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def kept_model_name(tid):
+    """Where --keep-best keeps trial `tid`'s model, relative to the run directory."""
+    return f"{MODELS_DIR}/trial-{tid}.keras"
+
+
+def kept_models(run_dir):
+    """{tid: path} of the models --keep-best kept in `run_dir`."""
+    folder = os.path.join(run_dir, MODELS_DIR)
+    found = {}
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        match = re.fullmatch(r"trial-(\d+)\.keras", name)
+        if match:
+            found[int(match.group(1))] = os.path.join(folder, name)
+    return found

@@ -24,6 +24,7 @@ class Script:
         model_sha256=None,
         max_evals=20,
         algo="tpe",
+        keep_best=0,
         source=None,
     ):
         self.path = path
@@ -33,6 +34,7 @@ class Script:
         self.model_sha256 = model_sha256
         self.max_evals = max_evals
         self.algo = algo
+        self.keep_best = keep_best
         self._source = source
         bundle = getattr(sys.modules.get(__package__), "BUNDLE", None)
         self.version = getattr(bundle, "VERSION", None) or "unbundled"

@@ -61,7 +61,21 @@ class SearchLog:
             self.run.write_json("best.json", best)
             if hasattr(trials, "save_best_model"):  # a remote worker trained it
                 trials.save_best_model(best["tid"], self.run)
+        if new:
+            self.run.keep_only(
+                sorted((t["result"]["loss"], t["tid"]) for t in self.successful(trials))
+            )
         return new
+
+    def successful(self, trials):
+        """The trials that finished with a loss and were not pruned."""
+        return [
+            t
+            for t in trials.trials
+            if t["result"].get("status") == STATUS_OK
+            and t["result"].get("loss") is not None
+            and not t["result"].get("pruned")
+        ]
 
     def trial_record(self, trial):
         """The trials.jsonl line of a finished trial (see docs/run-directory.md)."""
@@ -92,13 +106,7 @@ class SearchLog:
 
     def best(self, trials):
         """best.json's content: the trial with the lowest loss, or None."""
-        ok = [
-            t
-            for t in trials.trials
-            if t["result"].get("status") == STATUS_OK
-            and t["result"].get("loss") is not None
-            and not t["result"].get("pruned")
-        ]
+        ok = self.successful(trials)
         if not ok:
             return None
         trial = min(ok, key=lambda t: t["result"]["loss"])

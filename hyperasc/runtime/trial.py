@@ -97,14 +97,14 @@ class TrialScope:
             {k: v for k, v in jsonable(extra).items() if k not in self.result}
         )
         run = self.run
-        if (
-            model is not None
-            and run is not None
-            and loss < run.best_loss
-            and hasattr(model, "save")
-        ):
+        if model is None or run is None or not hasattr(model, "save"):
+            return
+        if loss < run.best_loss:
             run.save_model(model)
             run.best_loss = loss
+        # --keep-best K: the search process deletes what drops out of the K best.
+        if getattr(run, "keep_best", 0) and loss < getattr(run, "keep_threshold", 0):
+            run.keep_model(model, self.tid)
 
     def __exit__(self, kind, error, tb):
         keras = sys.modules.get("keras")
@@ -159,9 +159,9 @@ def run_trial(body, sampled, tid):
     if process is None:
         return evaluate_trial(body, sampled, tid)
     started = time.time()
-    best_loss = run.best_loss if run is not None else None
+    standing = standing_of(run)
     try:
-        result = process(body, sampled, tid, best_loss)
+        result = process(body, sampled, tid, standing)
     except ChildProcessError as exc:
         return trial_result(STATUS_FAIL, None, str(exc), started)
     if (
@@ -173,10 +173,25 @@ def run_trial(body, sampled, tid):
     return result
 
 
-def evaluate_trial(body, sampled, tid, best_loss=None):
-    """Run `body(sampled)` in a TrialScope here; the result dict."""
-    if best_loss is not None and TrialScope.run is not None:
-        TrialScope.run.best_loss = best_loss  # as the search process knows it
+def standing_of(run):
+    """What a trial process must know of the search so far to save the right models."""
+    if run is None:
+        return None
+    return {
+        "best_loss": run.best_loss,
+        "keep_threshold": getattr(run, "keep_threshold", math.inf),
+    }
+
+
+def evaluate_trial(body, sampled, tid, standing=None):
+    """Run `body(sampled)` in a TrialScope here; the result dict.
+
+    `standing` (from standing_of) updates a forked process's view of the
+    search, which may have moved on since the fork.
+    """
+    if isinstance(standing, dict) and TrialScope.run is not None:
+        for key, value in standing.items():
+            setattr(TrialScope.run, key, value)
     with TrialScope(tid, sampled) as trial:
         trial.report(body(sampled))
     return trial.result
