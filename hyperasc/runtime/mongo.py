@@ -280,10 +280,23 @@ class DatabaseTrials(MongoTrials):
         self.stale_after = stale_after
         self.search = None  # the FMinIter, once fmin has started
         self.last_maintained = 0.0
+        self.numbering_checked = False
 
     def new_trial_ids(self, n):
         from pymongo import ReturnDocument
 
+        if not self.numbering_checked:
+            # A driver killed between taking ids and queueing their jobs
+            # leaves a gap in the numbering; its successor closes it.
+            last = self.handle.jobs.find_one(
+                {"exp_key": self._exp_key}, sort=[("tid", -1)], projection=["tid"]
+            )
+            self.handle.db.hyperasc_tids.update_one(
+                {"_id": self._exp_key},
+                {"$set": {"next": 0 if last is None else last["tid"] + 1}},
+                upsert=True,
+            )
+            self.numbering_checked = True
         counter = self.handle.db.hyperasc_tids.find_one_and_update(
             {"_id": self._exp_key},
             {"$inc": {"next": n}},
