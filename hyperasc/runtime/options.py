@@ -5,6 +5,7 @@ import os
 import sys
 
 from .algorithm import ALGORITHMS
+from .parallel import DeviceError, describe_devices, parse_devices, plan_slots
 
 MAX_SEED = 2**32 - 1
 
@@ -96,6 +97,32 @@ def parse_args(script, argv=None):
         help="run trials in this process, clearing the Keras session after each",
     )
     add(
+        "--parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run N trials at a time on this machine, each in its own forked process "
+        "(default: one per --gpus device, else 1)",
+    )
+    add(
+        "--gpus",
+        default=None,
+        metavar="LIST",
+        help="pin each trial process to one of these devices with CUDA_VISIBLE_DEVICES: "
+        "0,1,2,3 (ids or MIG UUIDs; list one twice to share it) or all",
+    )
+    add(
+        "--list-devices",
+        action=ListDevices,
+        help="list the GPUs that --gpus all would use, and exit",
+    )
+    add(
+        "--deterministic",
+        action="store_true",
+        help="deterministic ops in every trial process (TensorFlow's enable_op_determinism, "
+        "or JAX's or torch's): same seed, same losses on the same GPU and software",
+    )
+    add(
         "--mongo",
         default=None,
         metavar="URL",
@@ -129,9 +156,45 @@ def parse_args(script, argv=None):
     args = parser.parse_args(argv)
     for message in search_arg_errors(args):
         parser.error(message)
+    args.slots = None  # the trial processes of --parallel and --gpus
+    if args.parallel or args.gpus:
+        try:
+            devices = parse_devices(args.gpus) if args.gpus else None
+            args.slots = plan_slots(args.parallel, devices)
+        except DeviceError as exc:
+            parser.error(str(exc))
     args.command = "search"
     args.backend = "mongo" if args.mongo else "spark" if args.spark else "local"
     return args
+
+
+class ListDevices(argparse.Action):
+    """--list-devices: what `--gpus all` would use, asked only when wanted (nvidia-smi takes a while)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        pinned = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if pinned is not None:
+            print(
+                f"CUDA_VISIBLE_DEVICES={pinned}: --gpus all uses {parse_all_or_none()}"
+            )
+        devices = describe_devices()
+        for device, description in devices:
+            print(f"{device}\t{description}")
+        if not devices:
+            print("nvidia-smi lists no GPU", file=sys.stderr)
+        parser.exit(0)
+
+
+def parse_all_or_none():
+    try:
+        return ",".join(parse_devices("all"))
+    except DeviceError:
+        return "nothing"
 
 
 def search_arg_errors(args):
@@ -156,6 +219,17 @@ def search_arg_errors(args):
         yield "--stale-after must be positive"
     if args.reseed and not args.resume:
         yield "--reseed only applies to --resume"
+    if args.parallel is not None and args.parallel < 1:
+        yield "--parallel must be at least 1"
+    if args.parallel or args.gpus:
+        if args.mongo or args.spark:
+            yield "--parallel and --gpus run trials on this machine; they exclude --mongo and --spark"
+        if args.trials_per_process == 0:
+            yield "--parallel and --gpus run trials in forked processes; they exclude --in-process"
+        if not hasattr(os, "fork"):
+            yield "--parallel and --gpus need os.fork (Linux or macOS)"
+    if args.deterministic and (args.mongo or args.spark):
+        yield "--deterministic applies to trials run on this machine, not to --mongo or --spark"
 
 
 def parse_worker_args(argv):
@@ -188,7 +262,7 @@ def parse_worker_args(argv):
         "--gpus",
         default=None,
         metavar="0,1,...",
-        help="one worker per GPU, pinned with CUDA_VISIBLE_DEVICES (replaces --workers)",
+        help="one worker per listed GPU (or all), pinned with CUDA_VISIBLE_DEVICES (replaces --workers)",
     )
     add(
         "--max-jobs",
@@ -217,9 +291,10 @@ def parse_worker_args(argv):
         help="show Python tracebacks for errors (also: HYPERASC_DEBUG=1)",
     )
     args = parser.parse_args(argv)
-    args.gpus = (
-        [g.strip() for g in args.gpus.split(",") if g.strip()] if args.gpus else None
-    )
+    try:
+        args.gpus = parse_devices(args.gpus) if args.gpus else None
+    except DeviceError as exc:
+        parser.error(str(exc))
     for name in ("workers", "max_jobs", "recycle_after"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")

@@ -159,7 +159,7 @@ def _send_result(conn: Any, result: dict) -> None:
 
 
 @contextlib.contextmanager
-def sigint_held() -> Iterator[None]:
+def _sigint_held() -> Iterator[None]:
     """Hold Ctrl-C while process bookkeeping runs; it is raised right after."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -185,7 +185,35 @@ class _Worker:
         self.spare: tuple[int, Any] | None = None  # (pid, conn) of its successor
 
 
-class ParallelTrials(hyperopt.Trials):
+class LocalTrials(hyperopt.Trials):
+    """hyperopt's Trials, but new trial ids fill the gaps first.
+
+    A parallel search that was killed leaves gaps: trials that were running
+    are not in the checkpoint. hyperopt numbers new trials from len(ids),
+    which would then hand out an id twice; filling the gaps reruns the lost
+    trials under their own ids (so, seeded by id, with their configurations).
+    """
+
+    @classmethod
+    def holding(cls, previous: hyperopt.Trials, *args: Any, **kwargs: Any) -> Any:
+        """A new instance with the trials and attachments of `previous` (a resumed run)."""
+        trials = cls(*args, **kwargs)
+        trials._insert_trial_docs(previous._dynamic_trials)
+        trials.attachments.update(getattr(previous, "attachments", {}))
+        trials.refresh()
+        return trials
+
+    def new_trial_ids(self, n: int) -> list[int]:
+        ids, candidate = [], 0
+        while len(ids) < n:
+            if candidate not in self._ids:
+                ids.append(candidate)
+            candidate += 1
+        self._ids.update(ids)
+        return ids
+
+
+class ParallelTrials(LocalTrials):
     """hyperopt Trials whose NEW trials run in forked processes, one per slot.
 
     fmin (through `fmin` below) suggests trials and polls; every poll
@@ -197,8 +225,7 @@ class ParallelTrials(hyperopt.Trials):
     the finished ones lets --resume run them again.
 
     Children run the objective given to fmin, after `child_setup(slot)` when
-    given. Trial ids fill gaps first, so trials lost with a killed search get
-    their ids (and, with per-id seeding, their configurations) back.
+    given.
     """
 
     asynchronous = True
@@ -244,18 +271,6 @@ class ParallelTrials(hyperopt.Trials):
     def count_by_state_unsynced(self, arg: Any) -> int:
         self._pump()
         return super().count_by_state_unsynced(arg)
-
-    def new_trial_ids(self, n: int) -> list[int]:
-        # The smallest unused ids: a resumed search reuses the ids of trials
-        # that were running when it was killed, instead of numbering past
-        # them (hyperopt's len(ids) would then hand out an id twice).
-        ids, candidate = [], 0
-        while len(ids) < n:
-            if candidate not in self._ids:
-                ids.append(candidate)
-            candidate += 1
-        self._ids.update(ids)
-        return ids
 
     def unfinished_tids(self) -> list[int]:
         """Trials queued or running: not in a checkpoint, so --resume runs them again."""
@@ -332,7 +347,7 @@ class ParallelTrials(hyperopt.Trials):
         """Collect finished trials and start queued ones on idle slots."""
         if not getattr(self, "_workers", None) or self._domain is None:
             return
-        with sigint_held():
+        with _sigint_held():
             self._collect()
             self._dispatch()
 
@@ -476,7 +491,7 @@ class ParallelTrials(hyperopt.Trials):
 
     def _stop_children(self) -> None:
         """End every child: idle ones are told to, running ones are killed."""
-        with sigint_held():
+        with _sigint_held():
             for worker in self._workers:
                 if worker.spare is not None:
                     pid, conn = worker.spare
@@ -565,14 +580,12 @@ def open_parallel_trials(
     def child_setup(slot: Slot) -> None:
         TrialScope.configure(best, args.seed, args.trial_seed, evaluate_here)
 
-    trials = ParallelTrials(args.slots, args.trials_per_process, child_setup)
-    trials.insert_trial_docs(previous._dynamic_trials)
-    trials.attachments.update(getattr(previous, "attachments", {}))
-    trials.refresh()
-    return trials
+    return ParallelTrials.holding(
+        previous, args.slots, args.trials_per_process, child_setup
+    )
 
 
-def evaluate_here(body: Callable, sampled: Any, tid: int, best_loss: float) -> dict:
+def evaluate_here(body: Callable, sampled: Any, tid: int, standing: Any) -> dict:
     """TrialScope.process in a trial process: run the trial here; recycling frees it."""
     return evaluate_trial(body, sampled, tid)
 
@@ -617,6 +630,10 @@ class SharedBestModel:
     def save_model(self, model: Any) -> None:
         self._saved = self.run.file(f".best_model.{os.getpid()}.tmp.keras")
         model.save(self._saved)
+
+    def __getattr__(self, name: str) -> Any:
+        # The rest is the run directory's (--keep-best's keep_model, say).
+        return getattr(self.run, name)
 
 
 def enable_determinism() -> str:

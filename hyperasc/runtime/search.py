@@ -22,6 +22,7 @@ from .mongo import (
     run_mongo_workers,
 )
 from .options import parse_args
+from .parallel import LocalTrials, enable_determinism, open_parallel_trials
 from .run_directory import RunDirectory
 from .script import Script, data_once
 from .search_log import SearchLog
@@ -63,12 +64,17 @@ class Search:
             previous = run.open(resume, parameters)
             name = f"hyperasc {self.script.model_file}"
             trials = open_spark_trials(run, args, name, previous)
+        elif args.slots:
+            previous = run.open(resume, parameters)
+            trials = open_parallel_trials(run, previous, args)
         else:
-            trials = run.open(resume, parameters)
+            trials = LocalTrials.holding(run.open(resume, parameters))
+        if args.deterministic:  # before any trial process is forked
+            args.deterministic = enable_determinism()
         run.write_provenance(self.script, args, args.backend, self.provenance())
-        process = (
-            forked_trials(args.trials_per_process) if args.backend == "local" else None
-        )
+        # --parallel and --gpus: the trial processes are ParallelTrials' own.
+        local = args.backend == "local" and not args.slots
+        process = forked_trials(args.trials_per_process) if local else None
         TrialScope.configure(run, args.seed, args.trial_seed, process)
         self.log = SearchLog(run, trials, space, parameters, args.early_stop)
         return trials
@@ -98,6 +104,13 @@ class Search:
         return self.log.after_trial(trials, *state)
 
     def interrupted(self, trials):
+        unfinished = getattr(trials, "unfinished_tids", list)()
+        if unfinished:
+            print(
+                f"\nStopped {len(unfinished)} unfinished trial(s) ({', '.join(map(str, unfinished))}): "
+                "they are not in the checkpoint, so --resume runs them again.",
+                file=sys.stderr,
+            )
         return self.log.interrupted(trials)
 
     def finish(self, trials):
@@ -129,7 +142,14 @@ class Search:
             }
         if args.spark:
             return {"spark": {"parallelism": args.spark}}
-        return {}
+        extra = {"deterministic": args.deterministic or False}
+        if args.slots:
+            extra["parallel"] = {
+                "processes": len(args.slots),
+                "devices": [slot.device for slot in args.slots],
+                "trials_per_process": args.trials_per_process,
+            }
+        return extra
 
 
 class LocalObjective:

@@ -6,7 +6,6 @@ import time
 
 import hyperopt
 from hyperopt import STATUS_OK
-from hyperopt.early_stop import no_progress_loss
 
 from .run_directory import FINISHED
 from .run_files import iso_time
@@ -26,7 +25,6 @@ class SearchLog:
         self.parameters = parameters
         self.started = time.time()
         self.stop_after = early_stop
-        self.no_progress = no_progress_loss(early_stop or 1)
         self.stop_reason = None
         # (best loss, trials without progress) for --early-stop. hyperopt's
         # no_progress_loss counts the very first trial as one without progress;
@@ -121,9 +119,12 @@ class SearchLog:
             return False
         best_loss, stalled = self.state
         for record in new:
-            if record["status"] == "ok":
-                # hyperopt's no_progress_loss judges the latest trial.
-                _, (best_loss, stalled) = self.no_progress(trials, best_loss, stalled)
+            # As hyperopt's no_progress_loss judges a trial, but on the record:
+            # in an asynchronous search the newest trial may not have finished.
+            loss = record["loss"] if record["status"] == "ok" else None
+            if loss is not None and (best_loss is None or loss < best_loss):
+                stalled = stalled + 1 if best_loss is None else 0
+                best_loss = loss
             else:
                 stalled += 1  # a failed trial is no progress
         self.state = (best_loss, stalled)

@@ -328,6 +328,29 @@ def test_new_trial_ids_fill_the_gaps_of_lost_trials():
     assert trials.new_trial_ids(3) == [2, 5, 6]
 
 
+def test_local_trials_hold_a_resumed_run_and_rerun_its_lost_ids():
+    previous = search(hyperopt.Trials(), lambda p: 0.0, max_evals=4)
+    previous._dynamic_trials.pop(1)  # trial 1 was running when the search was killed
+    previous.attachments["note"] = b"kept"
+    previous.refresh()
+    trials = parallel.LocalTrials.holding(previous)
+    assert [t["tid"] for t in trials.trials] == [0, 2, 3]
+    assert trials.attachments["note"] == b"kept"
+    search(trials, lambda p: 0.0, max_evals=5)  # sequential, as without --parallel
+    assert sorted(t["tid"] for t in trials.trials) == [0, 1, 2, 3, 4]
+
+
+def test_evaluate_here_runs_the_trial_in_this_process():
+    from hyperasc.runtime.trial import TrialScope
+
+    TrialScope.configure(None, 5, seeding=False, process=parallel.evaluate_here)
+    try:
+        result = parallel.evaluate_here(lambda sampled: sampled["x"] * 2, {"x": 0.25}, 3, None)
+    finally:
+        TrialScope.configure(None, 0)
+    assert result["status"] == "ok" and result["loss"] == 0.5
+
+
 # -- stopping: Ctrl-C and a killed search process --------------------------------
 
 DRIVER = """
