@@ -276,9 +276,9 @@ class _diagnostics:
 
 
 def _print_diagnostics(source: Source, diagnostics: list[Diagnostic]) -> None:
-    lines = source.lines
-    for diagnostic in diagnostics:
-        click.echo(render(diagnostic, source.path, lines), err=True)
+    notes = [d for d in source.notes if d not in diagnostics]  # a notebook's dropped IPython lines
+    for diagnostic in sorted(notes + list(diagnostics), key=lambda d: (d.line, d.column)):
+        click.echo(source.render(diagnostic), err=True)  # a notebook's by cell: nb.ipynb:cell_4:2:7
 
 
 def _fail(message: str) -> None:

@@ -114,6 +114,10 @@ def render(program: Program, space: Space, sha256: str, target: Target, prefix: 
         "data_function": program.data.text if program.data else None,
         "data_name": program.data.name if program.data else None,
         "data_args": _data_args(minimize.data_args if minimize else None),
+        # data()'s local variables that the model or the bounds read: hyperas made them globals.
+        "data_locals": repr(tuple(program.data_locals)) if program.data_locals else None,
+        "space_loads_data": space.reads_data_locals,
+        "keep_best": program.keep_best,
         "defaults": {
             "max_evals": (minimize and minimize.max_evals) or DEFAULT_MAX_EVALS,
             "algo": (minimize and minimize.algo) or "tpe",

@@ -39,6 +39,8 @@ def analyse(source: Source, model_fn: str | None = None, data_fn: str | None = N
     roots |= {n for d in distributions for nested in d.nested for n in nested.names | nested.option_names}
     program = discovery.discover(scanner.substitute(source.text, found), found, model_fn, data_fn, roots)
     space = build_space(distributions, program)
+    warnings.extend(program.notes)  # what the script does where hyperas did something else
+    warnings.sort(key=lambda d: (d.line, d.column))
     return Analysis(source, program, space, warnings)
 
 

@@ -13,6 +13,7 @@ import builtins
 import warnings
 from dataclasses import dataclass, field
 
+from . import hyperas_compat
 from .diagnostics import CompileError, Diagnostic, error
 from .scanner import Handle, Placeholders, Segment, placeholders_of, restore_column
 from .source import split_lines
@@ -77,6 +78,14 @@ class Program:
     sites: dict[int, Site]
     # How the placeholders in model.text and helpers' texts are spelled (scanner.fill).
     placeholders: Placeholders = field(default_factory=Placeholders)
+    # hyperas compatibility (hyperas_compat): data()'s local variables that the model,
+    # its helpers or the bounds read as globals; notes and warnings for the user;
+    # handles of other model functions, left out of this script's space; the
+    # default of --keep-best from optim.best_ensemble(nb_ensemble_models=K).
+    data_locals: list[str] = field(default_factory=list)
+    notes: list[Diagnostic] = field(default_factory=list)
+    excluded_handles: set[int] = field(default_factory=set)
+    keep_best: int | None = None
 
 
 def discover(
@@ -96,11 +105,24 @@ def discover(
         line = exc.lineno or 1
         column = restore_column(handles, line, max((exc.offset or 1) - 1, 0)) + 1
         raise error(line, column, f"invalid syntax: {exc.msg}") from None
+    written = tree  # as written: hyperas imports inside functions tell what `conditional` is
+    nested = hyperas_compat.nested_hyperas_imports(tree)
+    if nested:
+        # `pass` where a function imports hyperas: the script must not need hyperas.
+        text = hyperas_compat.blank_statements(text, nested)
+        tree = ast.parse(text)
     placeholders = placeholders_of(handles)
     reader = _Reader(text, tree, placeholders)
+    calls = hyperas_compat.search_calls(tree, *reader._hyperas_aliases)
+    if reader.minimize is None and calls:  # only optim.best_ensemble / best_models
+        reader.minimize = _read_minimize(calls[0][1], reader)
     minimize = reader.minimize
-    model_name = model_fn or (minimize and minimize.model) or _first(reader.functions, ("create_model", "model"))
     data_name = data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
+    choice = hyperas_compat.choose_model(
+        reader.functions, calls, model_fn, data_name,
+        hyperas_compat.handle_functions(tree, {h.placeholder for h in handles}),
+    )
+    model_name = choice.name
     if model_name is None:
         raise error(1, 1, "no model function found",
                     "name it create_model or model, call optim.minimize(model=...), or pass --model-fn")
@@ -133,8 +155,14 @@ def discover(
         roots |= _names_read(reader.functions[data_name])
     if minimize:
         roots |= set(minimize.functions)
-    helpers = reader.closure(roots, exclude={model_name, data_name})
+    helpers, compat = _carry(written, reader, roots, model, data, extra_roots, calls)
+    compat.notes = choice.notes + compat.notes
     sites = _sites(tree, reader, handles)
+    if choice.how != "name":
+        # Several model functions in one file: the others' handles are theirs, not this script's.
+        emitted = {model_name, data_name} | {n for s in helpers for n in s.binds}
+        compat.excluded_handles = {i for i, site in sites.items()
+                                   if site.function in reader.functions and site.function not in emitted}
     return Program(
         future_imports=reader.future_imports,
         imports=reader.imports,
@@ -146,7 +174,60 @@ def discover(
         star_import=reader.star_import,
         sites=sites,
         placeholders=placeholders,
+        data_locals=compat.data_locals,
+        notes=compat.notes,
+        excluded_handles=compat.excluded_handles,
+        keep_best=compat.keep_best,
     )
+
+
+@dataclass
+class _Compat:
+    data_locals: list[str]
+    notes: list[Diagnostic]
+    keep_best: int | None
+    excluded_handles: set[int] = field(default_factory=set)
+
+
+def _carry(tree: ast.Module, reader: _Reader, roots: set[str], model: Function, data: Function | None,
+           handle_names: set[str], calls: list) -> tuple[list[Statement], _Compat]:
+    """The module-level statements the script carries, in an order that runs, and what hyperas did
+    that the script does its own way (see hyperas_compat)."""
+    data_name = data.name if data else None
+    plan = hyperas_compat.plan_module(reader.definitions, model.name, data_name)
+    definitions = reader.definitions
+    reader.definitions = [d for i, d in enumerate(definitions) if i not in plan.dropped]
+    reader.module_names -= plan.dropped_binds
+    setup = [definitions[i] for i in sorted(plan.setup)]
+    for stmt, _ in setup:
+        roots = roots | _names_read(stmt)
+    chosen = {(s.line, str(s.text)) for s in reader.closure(roots, exclude={model.name, data_name})}
+    reader.definitions = definitions
+    nodes = [(stmt, binds) for i, (stmt, binds) in enumerate(definitions)
+             if i in plan.setup or (i not in plan.dropped and (stmt.lineno, str(reader.segment(stmt))) in chosen)]
+    statements = [Statement(reader.segment(stmt), binds, stmt.lineno) for stmt, binds in nodes]
+    helpers = [statements[i] for i in hyperas_compat.order_statements(nodes)]
+    conditional = hyperas_compat.conditional_helper(tree, reader.module_names)
+    if conditional is not None:
+        name, text = conditional
+        helpers.insert(0, Statement(Segment(text, reader.placeholders), {name}, 0))
+        reader.module_names.add(name)
+    # Names the carried code reads as globals: hyperas made data()'s locals such globals.
+    model_node = reader.functions[model.name]
+    wanted = hyperas_compat.free_names(model_node, model.locals) | (set(handle_names) - set(model.params))
+    for stmt, _ in nodes:
+        wanted |= hyperas_compat.free_names(stmt, reader.local_names(stmt) if isinstance(
+            stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) else set())
+    data_node = reader.functions[data_name] if data_name else None
+    captured = hyperas_compat.data_locals(data_node, data.locals if data else set(), wanted, reader.module_names)
+    notes = list(plan.diagnostics)
+    notes += hyperas_compat.dropped_notes(definitions, plan, wanted, set(captured), set(model.params), data_name)
+    chosen_call = next((c for kind, c in calls if kind == "minimize"), calls[0][1] if calls else None)
+    notes += hyperas_compat.search_call_warnings(calls, chosen_call, tree)
+    notes += hyperas_compat.argv_warnings(data_node, hyperas_compat.argv_aliases(tree))
+    used = wanted | (hyperas_compat.free_names(data_node, data.locals) if data else set())
+    notes += hyperas_compat.hyperas_name_warnings(tree, used, reader.module_names)
+    return helpers, _Compat(captured, notes, hyperas_compat.keep_best(calls))
 
 
 def _first(functions: dict, names: tuple[str, ...]) -> str | None:

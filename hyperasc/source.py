@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import tokenize
 from dataclasses import dataclass
 
-from .diagnostics import Diagnostic, CompileError, error
+from .diagnostics import Diagnostic, error
 
 _LINE_END = re.compile(r"(\r\n|\r|\n)")
 
@@ -21,10 +20,20 @@ class Source:
     path: str
     text: str
     sha256: str
+    # A notebook's code cells (notebook.Cell), so diagnostics can name the cell,
+    # and notes on the IPython lines dropped from them.
+    cells: tuple = ()
+    notes: tuple = ()
 
     @property
     def lines(self) -> list[str]:
         return split_lines(self.text)
+
+    def render(self, diagnostic: Diagnostic) -> str:
+        """The diagnostic as the user reads it: against the file, or a notebook's cell."""
+        from .notebook import render_located
+
+        return render_located(self.path, self.lines, self.cells, diagnostic)
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
@@ -55,7 +64,10 @@ def read_source(path: str, data: bytes) -> Source:
     if b"\x00" in data:
         raise error(1, 1, "the model file is binary, not Python source")
     if path.endswith(".ipynb"):
-        return Source(path, _notebook_code(data), digest)
+        from .notebook import read_notebook
+
+        text, cells, notes = read_notebook(data)
+        return Source(path, text, digest, cells, notes)
     return Source(path, _decode(data), digest)
 
 
@@ -77,29 +89,3 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     line = before.count(b"\n") + 1
     column = offset - (before.rfind(b"\n") + 1) + 1
     return line, column
-
-
-def _notebook_code(data: bytes) -> str:
-    """Join a notebook's code cells; IPython magics and shell lines become comments."""
-    try:
-        import nbformat
-    except ImportError:
-        raise error(
-            1, 1, "reading notebooks needs nbformat", "pip install 'hyperasc[notebook]'"
-        ) from None
-    try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
-    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        raise error(1, 1, f"not a readable notebook: {exc}") from None
-    except Exception as exc:  # nbformat raises several validation error types
-        raise CompileError([Diagnostic(1, 1, f"not a readable notebook: {exc}")]) from None
-    cells = []
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
-            continue
-        body = "\n".join(
-            "# " + line if line.lstrip().startswith(("%", "!")) else line
-            for line in split_lines(cell.source)
-        )
-        cells.append(f"# In[{index}]:\n{body}\n")
-    return "\n".join(cells)

@@ -48,6 +48,9 @@ class Parameter:
 class Space:
     parameters: list[Parameter]  # source order; a choice comes before its nested options
     data_names: list[str]  # model-function parameters (data values) that bounds read
+    # Whether bounds read data()'s local variables (Program.data_locals), so that
+    # data() must run before the space is built.
+    reads_data_locals: bool = False
 
     @property
     def top_level(self) -> list[Parameter]:
@@ -66,10 +69,13 @@ def build_space(distributions: list[Distribution], program: Program) -> Space:
     problems: list[Diagnostic] = []
     helper_names = set().union(*(s.binds for s in program.helpers)) if program.helpers else set()
     for index, dist in enumerate(distributions):
-        _check_site(index, dist, program, helper_names, problems)
+        if index not in program.excluded_handles:
+            _check_site(index, dist, program, helper_names, problems)
     parameters = _name_all(distributions, program, problems)
     data_params = set(program.model.params)
     used_data: set[str] = set()
+    data_locals = set(program.data_locals)
+    reads_data_locals = False
     for param in parameters:
         if param.parent is not None:
             continue
@@ -81,6 +87,8 @@ def build_space(distributions: list[Distribution], program: Program) -> Space:
                 used_data.add(name)
             elif name in program.module_names or name in BUILTINS:
                 continue
+            elif name in data_locals:
+                reads_data_locals = True  # a local of data(), global as in hyperas
             elif name in local:
                 problems.append(Diagnostic(
                     param.line, param.column,
@@ -92,7 +100,7 @@ def build_space(distributions: list[Distribution], program: Program) -> Space:
     if problems:
         raise CompileError(problems)
     ordered_data = [n for n in program.model.params if n in used_data]
-    return Space(parameters, ordered_data)
+    return Space(parameters, ordered_data, reads_data_locals)
 
 
 def _check_site(index, dist, program: Program, helper_names, problems) -> None:
@@ -116,6 +124,8 @@ def _name_all(distributions: list[Distribution], program: Program, problems) -> 
     # Flatten in source order: each choice, then its nested options.
     flat: list[tuple[Distribution, int | None, int | None]] = []  # (dist, handle, parent position)
     for index, dist in enumerate(distributions):
+        if index in program.excluded_handles:
+            continue  # another model function's handle: not in this search
         flat.append((dist, index, None))
         _flatten_nested(dist, len(flat) - 1, flat)
     taken: dict[str, Distribution] = {}

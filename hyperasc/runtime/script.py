@@ -51,10 +51,50 @@ class Script:
 _data_cache = {}
 
 
-def data_once(function, args=()):
-    """function(*args) computed once per process, as a tuple of the model's arguments."""
+def data_once(function, args=(), scope=None, names=()):
+    """function(*args) computed once per process, as a tuple of the model's arguments.
+
+    `names`: local variables of `function` to bind in `scope` (the script's
+    globals) when it returns. hyperas pasted data()'s body at module level, so
+    the model function could read them as globals; forked trial processes
+    inherit them with the cache.
+    """
     key = (function, tuple(args))
     if key not in _data_cache:
-        values = function(*args)
+        if names:
+            values, found = _call_keeping_locals(function, args, names)
+            scope.update(found)
+        else:
+            values = function(*args)
         _data_cache[key] = values if isinstance(values, tuple) else (values,)
     return _data_cache[key]
+
+
+def _call_keeping_locals(function, args, names):
+    """function(*args), and {name: value} of those of its local variables at its return.
+
+    A trace function sees the frame's locals; it follows only this function's
+    frame, without line events: one check per Python call while data() runs.
+    """
+    code = getattr(function, "__code__", None)
+    found = {}
+
+    def local_trace(frame, event, arg):
+        if event == "return":
+            here = frame.f_locals
+            found.update((name, here[name]) for name in names if name in here)
+        return local_trace
+
+    def global_trace(frame, event, arg):
+        if frame.f_code is code:
+            frame.f_trace_lines = False
+            return local_trace
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(global_trace)
+    try:
+        values = function(*args)
+    finally:
+        sys.settrace(previous)
+    return values, found
