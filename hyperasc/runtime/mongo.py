@@ -32,6 +32,7 @@ from hyperopt.mongoexp import (
 from .errors import RunError
 from .fileio import write_atomically
 from .processes import die_with_parent
+from .pruning import shipped_pruning
 from .trial import TrialScope, run_trial
 from .values import jsonable
 
@@ -515,6 +516,9 @@ class ShippedObjective:
             return run_trial(self.script.trial, sampled, key)
         TrialScope.configure(
             ModelShipper(ctrl), self.config["seed"], self.config["trial_seed"]
+        )
+        TrialScope.pruning = shipped_pruning(
+            self.config.get("pruning"), handle, ctrl.current_trial.get("exp_key")
         )
         with TrialHeartbeat(handle.jobs, ctrl.current_trial, self.config["heartbeat"]):
             return run_trial(self.script.trial, sampled, ctrl.current_trial.get("tid"))

@@ -123,6 +123,41 @@ def parse_args(script, argv=None):
         "or JAX's or torch's): same seed, same losses on the same GPU and software",
     )
     add(
+        "--prune",
+        choices=("none", "median", "asha"),
+        default="none",
+        help="stop hopeless trials after an epoch: Vizier's median rule or "
+        "asynchronous successive halving (default: %(default)s)",
+    )
+    add(
+        "--prune-metric",
+        default=None,
+        metavar="NAME",
+        help="the per-epoch metric --prune judges (default: the monitor of your "
+        "EarlyStopping, else val_loss, else loss)",
+    )
+    add(
+        "--prune-warmup",
+        type=int,
+        default=1,
+        metavar="EPOCHS",
+        help="epochs every trial trains before it can be pruned (default: %(default)s)",
+    )
+    add(
+        "--prune-startup",
+        type=int,
+        default=5,
+        metavar="TRIALS",
+        help="completed trials before pruning starts (default: %(default)s)",
+    )
+    add(
+        "--prune-eta",
+        type=int,
+        default=3,
+        metavar="ETA",
+        help="asha: rungs at warmup*ETA^k epochs, the best 1/ETA go on (default: %(default)s)",
+    )
+    add(
         "--mongo",
         default=None,
         metavar="URL",
@@ -219,6 +254,14 @@ def search_arg_errors(args):
         yield "--stale-after must be positive"
     if args.reseed and not args.resume:
         yield "--reseed only applies to --resume"
+    if args.prune_warmup < 1:
+        yield "--prune-warmup must be at least 1"
+    if args.prune_startup < 0:
+        yield "--prune-startup must not be negative"
+    if args.prune_eta < 2:
+        yield "--prune-eta must be at least 2"
+    if args.prune != "none" and args.spark:
+        yield "--prune needs trials that share their curves: run them here or with --mongo, not --spark"
     if args.parallel is not None and args.parallel < 1:
         yield "--parallel must be at least 1"
     if args.parallel or args.gpus:

@@ -186,6 +186,22 @@ def pruned_loss(steps: int, last: float) -> float:
     return PRUNED_LOSS_BASE * (1 + 1 / (steps + 1) + PRUNED_TIE_WEIGHT * squash)
 
 
+def pruned_result(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A pruned trial's result fields, rebuilt from its trials.jsonl record."""
+    curve = [float(v) for v in record.get("curve") or []]
+    higher = higher_is_better(str(record.get("prune_metric") or "loss"))
+    last = orient(curve[-1], higher) if curve else math.inf
+    steps = int(record.get("epochs") or len(curve))
+    return {
+        "status": "ok",
+        "loss": pruned_loss(steps, last),
+        "pruned": True,
+        "epochs": steps,
+        "curve": curve,
+        "prune_metric": record.get("prune_metric"),
+    }
+
+
 def is_pruned(result: Mapping[str, Any] | None) -> bool:
     """Whether a trial result (hyperopt's dict) belongs to a pruned trial."""
     return bool(result) and bool(result.get("pruned"))
@@ -552,7 +568,46 @@ class Pruning:
 
     def record(self, tid: int, result: Mapping[str, Any] | None) -> None:
         """The search process's word on a finished trial (one whose process died too)."""
-        self.store.finished(tid, result_state(result))
+        state = result_state(result)
+        if (
+            self.store.states().get(tid) != state
+        ):  # the trial's process may have said so
+            self.store.finished(tid, state)
+
+
+CURVES_FILE = "curves.jsonl"  # in the run directory
+CURVES_COLLECTION = "hyperasc_curves"  # in the MongoDB database of --mongo
+
+
+def search_pruning(args: Any, folder: str, handle: Any = None) -> Pruning | None:
+    """The search's Pruning from its --prune options; None for --prune none.
+
+    Curves go to the run directory, or with --mongo (`handle` is hyperopt's
+    MongoJobs) to the database, where every worker reads them.
+    """
+    if args.prune == "none":
+        return None
+    if handle is not None:
+        store = MongoCurveStore(handle.db[CURVES_COLLECTION], args.exp_key)
+    else:
+        store = FileCurveStore(os.path.join(folder, CURVES_FILE))
+    return Pruning(
+        store,
+        args.prune,
+        args.prune_metric,
+        args.prune_warmup,
+        args.prune_startup,
+        args.prune_eta,
+    )
+
+
+def shipped_pruning(
+    config: Mapping[str, Any] | None, handle: Any, exp_key: str | None
+) -> Pruning | None:
+    """A MongoDB worker's Pruning, from the settings the driver shipped."""
+    if not config or handle is None:
+        return None
+    return Pruning(MongoCurveStore(handle.db[CURVES_COLLECTION], exp_key), **config)
 
 
 def count_states(docs: Sequence[Mapping[str, Any]]) -> dict[str, int]:

@@ -115,7 +115,7 @@ class RunDirectory:
         ok = [
             t["result"]["loss"]
             for t in trials.trials
-            if t["result"].get("status") == STATUS_OK
+            if t["result"].get("status") == STATUS_OK and not t["result"].get("pruned")
         ]
         self.best_loss = min(ok, default=math.inf)
         return trials
@@ -261,6 +261,7 @@ def rebuild_trials(records, parameters):
     Each record's real values are encoded back as hyperopt stores them, so
     the algorithm sees the same history it would have with the checkpoint.
     """
+    from .pruning import pruned_result
     from .values import hyperopt_values
 
     trials = Trials()
@@ -280,6 +281,8 @@ def rebuild_trials(records, parameters):
         for key in ("error", "history", "duration", "pruned"):
             if key in record:
                 result[key] = record[key]
+        if record.get("pruned"):  # ranked for the algorithm as when it was pruned
+            result.update(pruned_result(record))
         misc = {
             "tid": tid,
             "cmd": ("domain_attachment", "FMinIter_Domain"),

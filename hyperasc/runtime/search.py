@@ -23,6 +23,7 @@ from .mongo import (
 )
 from .options import parse_args
 from .parallel import LocalTrials, enable_determinism, open_parallel_trials
+from .pruning import count_states, progress_with_counts, search_pruning
 from .run_directory import RunDirectory
 from .script import Script, data_once
 from .search_log import SearchLog
@@ -76,7 +77,12 @@ class Search:
         local = args.backend == "local" and not args.slots
         process = forked_trials(args.trials_per_process) if local else None
         TrialScope.configure(run, args.seed, args.trial_seed, process)
-        self.log = SearchLog(run, trials, space, parameters, args.early_stop)
+        handle = trials.handle if args.mongo else None
+        TrialScope.pruning = search_pruning(args, run.path, handle)
+        self.trials = trials
+        self.log = SearchLog(
+            run, trials, space, parameters, args.early_stop, TrialScope.pruning
+        )
         return trials
 
     @property
@@ -97,6 +103,8 @@ class Search:
 
     @property
     def progressbar(self):
+        if TrialScope.pruning is not None and not self.args.quiet:
+            return progress_with_counts(lambda: count_states(self.trials.trials))
         return not self.args.quiet
 
     def after_trial(self, trials, *state):
@@ -126,6 +134,7 @@ class Search:
             "trial_seed": args.trial_seed,
             "heartbeat": heartbeat,
             "trial": self.script.trial.__name__,
+            "pruning": TrialScope.pruning.config if TrialScope.pruning else None,
         }
 
     def provenance(self):

@@ -19,12 +19,13 @@ class SearchLog:
     the two only leaves a line to add on --resume, never a trial to re-run.
     """
 
-    def __init__(self, run, trials, space, parameters, early_stop=None):
+    def __init__(self, run, trials, space, parameters, early_stop=None, pruning=None):
         self.run = run
         self.space = space
         self.parameters = parameters
         self.started = time.time()
         self.stop_after = early_stop
+        self.pruning = pruning  # --prune: told how every trial ended
         self.stop_reason = None
         # (best loss, trials without progress) for --early-stop. hyperopt's
         # no_progress_loss counts the very first trial as one without progress;
@@ -53,6 +54,8 @@ class SearchLog:
             record = self.trial_record(trial)
             self.run.append_trial(record)
             self.recorded.add(trial["tid"])
+            if self.pruning is not None:  # also when its trial process died
+                self.pruning.record(trial["tid"], trial.get("result"))
             new.append(record)
         best = self.best(trials)
         if best is not None and any(r["tid"] == best["tid"] for r in new):
@@ -97,7 +100,10 @@ class SearchLog:
             "error": None if ok else (error or f"status {result.get('status')!r}"),
             "history": result.get("history", []),
         }
-        for key in ("device", "pruned", "epochs", "curve"):
+        if ok and result.get("pruned"):
+            # Its loss only ranks it for the algorithm (pruning.pruned_loss).
+            record.update(status="pruned", loss=None)
+        for key in ("device", "pruned", "epochs", "curve", "prune_metric"):
             if key in result:
                 record[key] = result[key]
         return record
@@ -151,6 +157,12 @@ class SearchLog:
         failed = len(docs) - ok
         best = self.best(trials)
         rows = [("trials", f"{ok} ok, {failed} failed")]
+        pruned = sum(1 for t in docs if t["result"].get("pruned"))
+        if self.pruning is not None or pruned:
+            rows[0] = (
+                "trials",
+                f"{ok - pruned} completed, {pruned} pruned, {failed} failed",
+            )
         if best is not None:
             rows.append(("best trial", str(best["tid"])))
             rows.append(("best loss", f"{best['loss']:.6g}"))

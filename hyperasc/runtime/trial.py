@@ -9,6 +9,7 @@ import traceback
 from hyperopt import STATUS_FAIL, STATUS_OK
 
 from .processes import ForkedWorker
+from .pruning import TrialPruned, add_callback
 from .seeding import seed_everything, trial_seed
 from .values import jsonable
 
@@ -21,13 +22,16 @@ class TrialScope:
     - turns an exception, a NaN loss or a malformed result into a failed
       trial with its traceback, so the search goes on (out-of-memory too);
     - saves the model when it beats the best loss, then lets it go, and
-      clears the Keras session so memory does not grow across trials.
+      clears the Keras session so memory does not grow across trials;
+    - with --prune, reports each epoch to the pruning rule, and ends a
+      hopeless trial: fit() stops and raises TrialPruned (see pruning.py).
     """
 
     run = None  # receives best_model.keras: a RunDirectory, or a worker's stand-in
     run_seed = 0
     seeding = True
     process = None  # a ForkedWorker that runs the trials, or None: in this process
+    pruning = None  # --prune: a pruning.Pruning, inherited by forked trial processes
 
     @classmethod
     def configure(cls, run, run_seed, seeding=True, process=None):
@@ -40,6 +44,7 @@ class TrialScope:
         self.histories = []
         self.result = None
         self._original_fit = None
+        self.reporter = None
 
     def __enter__(self):
         self.started = time.time()
@@ -49,8 +54,13 @@ class TrialScope:
         if keras is not None:
             self._original_fit = keras.Model.fit
             scope = self
+            if self.pruning is not None:
+                self.reporter = self.pruning.reporter(self.tid)
 
             def fit(model, *args, **kwargs):
+                reporter = scope.reporter
+                if reporter is not None:
+                    args, kwargs = add_callback(reporter, args, kwargs)
                 history = scope._original_fit(model, *args, **kwargs)
                 scope.histories.append(
                     {
@@ -58,6 +68,9 @@ class TrialScope:
                         for k, values in getattr(history, "history", {}).items()
                     }
                 )
+                if reporter is not None and reporter.pruned:
+                    # The rest of the model function would use a half-trained model.
+                    raise TrialPruned(reporter.pruned_at)
                 return history
 
             keras.Model.fit = fit
@@ -65,6 +78,8 @@ class TrialScope:
 
     def report(self, returned):
         """Read what the model function returned: a loss, or hyperas's result dict."""
+        if self.reporter is not None and self.reporter.pruned:
+            return  # it caught TrialPruned; __exit__ records the trial as pruned
         model = None
         if isinstance(returned, dict):
             extra = {
@@ -119,6 +134,8 @@ class TrialScope:
             suppress = True
         elif kind is None and self.result is None:
             self.result = self._failure("the model function returned nothing")
+        if self.reporter is not None:
+            self.result = self.pruning.settle(self.reporter, self.result)
         # Free this trial's graphs and layers before the next trial. A forked
         # trial process frees everything by exiting, which is much faster.
         if self.process is None:
@@ -167,6 +184,7 @@ def run_trial(body, sampled, tid):
     if (
         run is not None
         and result["status"] == STATUS_OK
+        and not result.get("pruned")
         and result["loss"] < run.best_loss
     ):
         run.best_loss = result["loss"]  # the trial process saved the model

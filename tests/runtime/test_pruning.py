@@ -319,6 +319,8 @@ def test_higher_is_better():
 
 @pytest.mark.slow
 def test_mongo_store(mongo_server):
+    import argparse
+
     pymongo = pytest.importorskip("pymongo")
     client = pymongo.MongoClient("127.0.0.1", mongo_server.port)
     try:
@@ -348,6 +350,24 @@ def test_mongo_store(mongo_server):
             second.close()
         assert store.states() == {0: PRUNED}
         assert other.curves() == {0: [5.0]} and other.states() == {}
+        # The driver's and a worker's Pruning share the experiment's curves.
+        from hyperasc.runtime.mongo import mongo_connect
+
+        handle = mongo_connect(mongo_server.url("test_pruning_store"))
+        args = argparse.Namespace(
+            prune="median",
+            prune_metric="loss",
+            prune_warmup=1,
+            prune_startup=5,
+            prune_eta=3,
+            exp_key="exp",
+        )
+        driver = pruning.search_pruning(args, "unused", handle)
+        worker = pruning.shipped_pruning(driver.config, handle, "exp")
+        worker.store.append(7, 1, 0.5)
+        assert driver.store.curves()[7] == [0.5]
+        assert isinstance(worker.rule, pruning.MedianRule) and worker.metric == "loss"
+        assert handle.db[pruning.CURVES_COLLECTION].count_documents({"key": "exp"}) == 1
     finally:
         client.drop_database("test_pruning_store")
         client.close()
@@ -429,6 +449,11 @@ def test_keras_callback_follows_early_stopping_on_accuracy(tmp_path):
     x, y = load_digits(return_X_y=True)
     reporter = pruning.Reporter(0, None, pruning.FileCurveStore(str(tmp_path / "c")))
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=5)
+    callback = pruning.make_callback(reporter, [stop])
+    assert (
+        isinstance(callback, keras.callbacks.Callback)
+        and callback.hint == "val_accuracy"
+    )
     args, kwargs = pruning.add_callback(
         reporter, (x / 16.0, y), {"epochs": 2, "verbose": 0, "callbacks": [stop]}
     )
@@ -521,3 +546,56 @@ def test_progress_bar_shows_completed_and_pruned_counts(capsys):
     shown = capsys.readouterr().out  # hyperopt's bar writes to stdout
     assert f"{counts[COMPLETE]} completed, {counts[PRUNED]} pruned" in shown
     assert "best loss" in shown
+
+
+def test_counting_bar_adds_counts_to_the_best_loss():
+    import io
+
+    from tqdm import tqdm
+
+    counts = {COMPLETE: 3, PRUNED: 2, FAIL: 0}
+    with tqdm(total=5, file=io.StringIO()) as bar:
+        counting = pruning.CountingBar(bar, lambda: counts)
+        counting.postfix = "best loss: 0.25"
+        assert counting.postfix == "best loss: 0.25"
+        assert bar.postfix == "best loss: 0.25, 3 completed, 2 pruned"
+        counts[PRUNED] = 3
+        counting.update(1)
+        assert bar.n == 1 and bar.postfix.endswith("3 completed, 3 pruned")
+
+
+def test_a_pruned_record_ranks_again_as_when_it_was_pruned(tmp_path):
+    # Completed trials reached an AUC of 0.9, stored as -0.9.
+    store = completed_store(tmp_path, {tid: [-0.9] for tid in range(5)})
+    reporter = pruning.Reporter(9, pruning.MedianRule(), store, metric="val_auc")
+    assert reporter.epoch_end({"val_auc": 0.5})  # -0.5 is worse than the median
+    fields = reporter.pruned_fields()
+    record = {
+        "status": "pruned",
+        "loss": None,
+        **{k: fields[k] for k in fields if k != "loss"},
+    }
+    rebuilt = pruning.pruned_result(json.loads(json.dumps(record)))
+    assert rebuilt == dict(fields, status="ok")
+    assert rebuilt["loss"] == pruning.pruned_loss(1, -0.5)
+
+
+def test_search_pruning_from_the_options(tmp_path):
+    import argparse
+
+    args = argparse.Namespace(
+        prune="none",
+        prune_metric=None,
+        prune_warmup=2,
+        prune_startup=3,
+        prune_eta=4,
+        exp_key=None,
+    )
+    assert pruning.search_pruning(args, str(tmp_path)) is None
+    args.prune = "asha"
+    setup = pruning.search_pruning(args, str(tmp_path))
+    assert isinstance(setup.store, pruning.FileCurveStore)
+    assert setup.store.path == str(tmp_path / pruning.CURVES_FILE)
+    assert (setup.rule.warmup, setup.rule.startup, setup.rule.eta) == (2, 3, 4)
+    assert pruning.shipped_pruning(None, object(), "key") is None
+    assert pruning.shipped_pruning(setup.config, None, "key") is None
