@@ -157,36 +157,35 @@ def choose_model(
                                      f"(line {first.lineno}); this optim.{other_kind} call's '{other}' is left out",
                                f"compile it into a script of its own: hyperasc compile MODEL {flags} -o OTHER.py"))
         return ModelChoice(name, "call", notes)
-    reaching = _reaching(functions, handle_functions)
+    uses = {name: {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} & functions.keys()
+            for name, fn in functions.items()}
+    reaching = _reaching(uses, handle_functions)
     named = [n for n in MODEL_NAMES if n in functions]
     if named:
         tuned = [n for n in named if n in reaching]
-        if len(tuned) > 1 and not _calls(functions[tuned[0]], tuned[1]) and not _calls(functions[tuned[1]], tuned[0]):
+        if len(tuned) > 1 and tuned[1] not in uses[tuned[0]] and tuned[0] not in uses[tuned[1]]:
             raise _ambiguous(functions, tuned)
         return ModelChoice(tuned[0] if tuned else named[0], "name")
-    roots = [n for n in functions if n in handle_functions and n != data_name]
-    roots = [n for n in roots if not any(_calls(functions[m], n) for m in reaching if m != n)]
+    used = {n for m in reaching for n in uses[m] if n != m}  # helpers of other functions with handles
+    roots = [n for n in functions if n in handle_functions and n != data_name and n not in used]
     if len(roots) > 1:
         raise _ambiguous(functions, roots)
     return ModelChoice(roots[0] if roots else None, "name")
 
 
-def _calls(fn: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(fn))
-
-
-def _reaching(functions: dict[str, ast.FunctionDef], handle_functions: set[str]) -> set[str]:
-    """Functions that hold handles or use a function that does."""
-    reads = {name: {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} & functions.keys()
-             for name, fn in functions.items()}
-    reaching = set(handle_functions) & functions.keys()
-    changed = True
-    while changed:
-        changed = False
-        for name, used in reads.items():
-            if name not in reaching and used & reaching:
-                reaching.add(name)
-                changed = True
+def _reaching(uses: dict[str, set[str]], handle_functions: set[str]) -> set[str]:
+    """Functions that hold handles or use (transitively) a function that does."""
+    users: dict[str, set[str]] = {}
+    for name, used in uses.items():
+        for callee in used:
+            users.setdefault(callee, set()).add(name)
+    reaching = set(handle_functions) & uses.keys()
+    stack = list(reaching)
+    while stack:
+        for user in users.get(stack.pop(), ()):
+            if user not in reaching:
+                reaching.add(user)
+                stack.append(user)
     return reaching
 
 
@@ -288,23 +287,39 @@ def dropped_notes(definitions, plan: ModulePlan, needed: set[str], captured: set
 
 
 def order_statements(items: list[tuple[ast.stmt, set[str]]]) -> list[int]:
-    """Source order, except that a statement never comes before one whose names it reads when it runs."""
-    reads = [reads_now(stmt) for stmt, _ in items]
-    order: list[int] = []
-    placed: set[int] = set()
+    """Source order, except that a statement never comes before one whose names it reads when it runs.
 
-    def place(i: int, visiting: set[int]) -> None:
-        if i in placed or i in visiting:
-            return  # placed already, or a cycle: keep source order
-        visiting.add(i)
-        for j, (_, binds) in enumerate(items):
-            if j > i and binds & reads[i] and not any(binds & reads[i] & items[k][1] for k in range(i)):
-                place(j, visiting)
-        placed.add(i)
-        order.append(i)
+    A name bound both above and below a statement is taken from above, as it would be when the file runs.
+    """
+    binders: dict[str, list[int]] = {}
+    for index, (_, binds) in enumerate(items):
+        for name in binds:
+            binders.setdefault(name, []).append(index)
+    order: list[int] = []
+    state: dict[int, str] = {}  # "busy" while its dependencies are placed, then "done"
+
+    def place(i: int) -> None:
+        stack = [(i, iter(sorted(reads_now(items[i][0]))))]
+        state[i] = "busy"
+        while stack:
+            current, names = stack[-1]
+            name = next(names, None)
+            if name is None:
+                stack.pop()
+                state[current] = "done"
+                order.append(current)
+                continue
+            found = binders.get(name, [])
+            if not found or found[0] < current:
+                continue  # bound above (or nowhere in the carried code): nothing to move
+            j = found[0]
+            if j not in state:  # in a cycle, source order stands
+                state[j] = "busy"
+                stack.append((j, iter(sorted(reads_now(items[j][0])))))
 
     for i in range(len(items)):
-        place(i, set())
+        if i not in state:
+            place(i)
     return order
 
 
