@@ -54,6 +54,13 @@ class __hyperasc_runtime__:
         return importlib.import_module(package + ".search")
 
     @classmethod
+    def module(cls, name):
+        """One module of the runtime by name, such as "mongo", for tools outside the script."""
+        import importlib
+
+        return importlib.import_module(cls.load().__package__ + "." + name)
+
+    @classmethod
     def run(cls, main):
         """Run the script's main(); its exit status, errors as one line."""
         return cls.load().run_main(main)
