@@ -118,6 +118,8 @@ def render(program: Program, space: Space, sha256: str, target: Target, prefix: 
         "data_locals": repr(tuple(program.data_locals)) if program.data_locals else None,
         "space_loads_data": space.reads_data_locals,
         "keep_best": program.keep_best,
+        # A model function without parameters (hyperas never passed any) reads data()'s locals.
+        "model_takes_data": program.model_takes_data or not program.data,
         "defaults": {
             "max_evals": (minimize and minimize.max_evals) or DEFAULT_MAX_EVALS,
             "algo": (minimize and minimize.algo) or "tpe",

@@ -86,6 +86,8 @@ class Program:
     notes: list[Diagnostic] = field(default_factory=list)
     excluded_handles: set[int] = field(default_factory=set)
     keep_best: int | None = None
+    # False when the model function takes no positional arguments: it gets none.
+    model_takes_data: bool = True
 
 
 def discover(
@@ -178,6 +180,7 @@ def discover(
         notes=compat.notes,
         excluded_handles=compat.excluded_handles,
         keep_best=compat.keep_best,
+        model_takes_data=bool(node.args.posonlyargs or node.args.args or node.args.vararg),
     )
 
 
@@ -221,6 +224,7 @@ def _carry(tree: ast.Module, reader: _Reader, roots: set[str], model: Function, 
     data_node = reader.functions[data_name] if data_name else None
     captured = hyperas_compat.data_locals(data_node, data.locals if data else set(), wanted, reader.module_names)
     notes = list(plan.diagnostics)
+    notes += hyperas_compat.early_reads(nodes, set(captured), data_name)
     notes += hyperas_compat.dropped_notes(definitions, plan, wanted, set(captured), set(model.params), data_name)
     chosen_call = next((c for kind, c in calls if kind == "minimize"), calls[0][1] if calls else None)
     notes += hyperas_compat.search_call_warnings(calls, chosen_call, tree)

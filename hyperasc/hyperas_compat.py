@@ -333,6 +333,20 @@ def data_locals(data_node: ast.AST | None, data_local: set[str], wanted: set[str
     return sorted((wanted & data_local) - module_names - BUILTINS)
 
 
+def early_reads(carried: list[tuple[ast.stmt, set[str]]], captured: set[str], data_name: str | None) -> list[Diagnostic]:
+    """A carried statement that reads one of data()'s locals when the script starts, before data() runs."""
+    bound = set().union(*(b for _, b in carried)) if carried else set()
+    out = []
+    for stmt, _ in carried:
+        early = sorted((reads_now(stmt) & captured) - bound)
+        if early:
+            names = ", ".join(repr(n) for n in early)
+            out.append(_warning(stmt, f"this statement reads {names}, a local variable of {data_name}(), when the "
+                                      f"script starts, before {data_name}() has run",
+                                f"move it into {data_name}() and return the value, or into the model function"))
+    return out
+
+
 # --- hyperas helpers -----------------------------------------------------------------------------
 
 

@@ -20,6 +20,9 @@ from .diagnostics import Diagnostic, error, render
 from .source import split_lines
 
 _SHELL_CAPTURE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*[!%]")
+# `%time`, not `% n)` (a continued `"%d" % n`); `!ls`, not `!= 0` (a continued comparison).
+_MAGIC = re.compile(r"^\s*%%?[A-Za-z]")
+_SHELL = re.compile(r"^\s*!(?!=)")
 _HELP = re.compile(r"^\s*(\?{1,2}[A-Za-z_][\w.]*|[A-Za-z_][\w.]*(?:\(\))?\?{1,2})\s*$")
 
 
@@ -89,9 +92,9 @@ def _python_lines(lines: list[str]) -> tuple[list[str], list[Diagnostic]]:
         capture = _SHELL_CAPTURE.match(line)
         if capture:
             message = f"dropped: an IPython shell capture; {capture.group(1)} is not set in the script"
-        elif stripped.startswith("!"):
+        elif _SHELL.match(line):
             message = "dropped: a shell command, not Python"
-        elif stripped.startswith("%"):
+        elif _MAGIC.match(line):
             message = f"dropped: the IPython magic {stripped.split()[0]}, not Python"
         elif _HELP.match(line):
             message = "dropped: an IPython help request, not Python"

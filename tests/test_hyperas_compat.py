@@ -16,6 +16,7 @@ import pytest
 
 from helpers import ROOT, compile_text, invoke, run_script
 
+from hyperasc.bundle import MARKER
 from hyperasc.diagnostics import CompileError
 from hyperasc.source import read_source
 from hyperasc.compiler import analyse
@@ -34,7 +35,8 @@ def compile_case(name: str, tmp_path: Path, *flags: str) -> tuple[Path, str]:
 
 def model_part(script: str) -> str:
     """The part of the script made for the model file (the runtime bundle follows it)."""
-    return script.split("# hyperasc 0.2.0 runtime")[0] if "runtime:" in script else script
+    assert MARKER in script
+    return script.split(MARKER)[0]
 
 
 def undefined_names(script: str) -> set[str]:
@@ -114,6 +116,24 @@ def create_model(a, b):
     assert "inside data()" in warnings[0].hint
 
 
+def test_a_carried_statement_that_reads_a_data_local_at_import_is_a_warning():
+    text = """\
+def data():
+    look_back = 3
+    return (1,)
+
+
+SHAPE = (look_back, 2)
+
+
+def create_model(a):
+    return {{uniform(0, 1)}} * SHAPE[0]
+"""
+    warnings = [d for d in analyse(read_source("m.py", text.encode())).warnings if d.severity == "warning"]
+    assert [(d.line, d.column) for d in warnings] == [(6, 1)]
+    assert "'look_back', a local variable of data()" in warnings[0].message
+
+
 # --- 2. data()'s local variables --------------------------------------------------------------
 
 
@@ -126,6 +146,13 @@ def test_data_locals_are_bound_for_the_model_helpers_and_bounds(tmp_path):
     space = script[script.index("def _hx_space():"):script.index("_hx_params = {}")]
     assert space.index("_hx_data()") < space.index("num_features / 32")
     assert_no_new_undefined_names(script_path.read_text(), (CASES / "data_locals.py").read_text())
+
+
+def test_a_model_without_arguments_reads_the_data_as_globals(tmp_path):
+    script_path, stderr = compile_case("model_without_arguments.py", tmp_path)
+    script = model_part(script_path.read_text())
+    assert 'globals(), ("x_test", "x_train", "y_test", "y_train")' in script
+    assert "    _hx_data()" in script and "    return model()" in script
 
 
 def test_data_locals_in_choice_bounds_and_a_clear_error_for_other_names():
@@ -285,6 +312,16 @@ def test_notebook_compiles_with_cell_located_notes(tmp_path):
     assert_no_new_undefined_names(script_path.read_text(), source_text)
 
 
+def test_notebook_lines_that_look_like_ipython_but_are_python_stay(tmp_path):
+    path = notebook(tmp_path, ("code", "def data():\n    n = (2\n         % 2)\n    ok = (n\n          != 1)\n"
+                                       "    return (n, ok)"),
+                    ("code", "def create_model(a, b):\n    return {{uniform(0, 1)}} * a"))
+    result = invoke(["compile", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert "note:" not in result.stderr
+    assert "n = 2 % 2" in result.stdout and "ok = n != 1" in result.stdout
+
+
 def notebook(tmp_path: Path, *cells: tuple[str, str]) -> Path:
     nbformat = pytest.importorskip("nbformat")
     nb = nbformat.v4.new_notebook()
@@ -328,6 +365,18 @@ def test_a_file_that_is_not_notebook_json_is_a_clear_error(tmp_path, content, me
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{path}{message}"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+EVERY_INPUT = sorted([*(ROOT / "examples").glob("*.py"), *(ROOT / "tests" / "golden").glob("*.py"),
+                      *CASES.glob("*.py")])
+EVERY_INPUT = [p for p in EVERY_INPUT if not p.name.endswith(".expected.py")]
+GOLDEN_FLAGS = {"helpers_and_objects.py": ["--model-fn", "build", "--data-fn", "load"]}
+
+
+@pytest.mark.parametrize("path", EVERY_INPUT, ids=[p.name for p in EVERY_INPUT])
+def test_pyflakes_finds_no_name_the_compiler_introduced(path, tmp_path):
+    script, _ = compile_case(str(path), tmp_path, *GOLDEN_FLAGS.get(path.name, []))
+    assert_no_new_undefined_names(script.read_text(), path.read_text())
 
 
 # --- Compiled and run, one trial each -------------------------------------------------------------
