@@ -157,20 +157,32 @@ def choose_model(
                                      f"(line {first.lineno}); this optim.{other_kind} call's '{other}' is left out",
                                f"compile it into a script of its own: hyperasc compile MODEL {flags} -o OTHER.py"))
         return ModelChoice(name, "call", notes)
+    # Candidates: create_model and model when they reach handles, and every function that
+    # holds handles itself; less those another candidate uses (its helpers) and data().
     uses = {name: {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} & functions.keys()
             for name, fn in functions.items()}
     reaching = _reaching(uses, handle_functions)
     named = [n for n in MODEL_NAMES if n in functions]
-    if named:
-        tuned = [n for n in named if n in reaching]
-        if len(tuned) > 1 and tuned[1] not in uses[tuned[0]] and tuned[0] not in uses[tuned[1]]:
-            raise _ambiguous(functions, tuned)
-        return ModelChoice(tuned[0] if tuned else named[0], "name")
-    used = {n for m in reaching for n in uses[m] if n != m}  # helpers of other functions with handles
-    roots = [n for n in functions if n in handle_functions and n != data_name and n not in used]
+    candidates = {n for n in functions if n != data_name and (n in handle_functions or (n in named and n in reaching))}
+    helpers = set()
+    for name in candidates:
+        helpers |= _below(name, uses)
+    roots = sorted(candidates - helpers, key=lambda n: functions[n].lineno)
     if len(roots) > 1:
         raise _ambiguous(functions, roots)
-    return ModelChoice(roots[0] if roots else None, "name")
+    return ModelChoice(roots[0] if roots else (named[0] if named else None), "name")
+
+
+def _below(name: str, uses: dict[str, set[str]]) -> set[str]:
+    """The functions `name` uses, directly or through others (not itself, unless recursive)."""
+    seen: set[str] = set()
+    stack = [u for u in uses[name] if u != name]
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(u for u in uses[current] if u not in seen)
+    return seen - {name}
 
 
 def _reaching(uses: dict[str, set[str]], handle_functions: set[str]) -> set[str]:

@@ -218,6 +218,28 @@ def test_several_candidates_without_a_call_list_their_lines(tmp_path):
     assert invoke(["compile", str(path), "--model-fn", "tree_model"]).exit_code == 0
 
 
+def test_helpers_with_handles_are_not_candidates():
+    text = """\
+def data():
+    return (1,)
+
+
+def inner():
+    return {{uniform(0, 1)}}
+
+
+def middle():
+    return inner() * 2
+
+
+def create_model(a):
+    return middle() + {{choice([1, 2])}} * a
+"""
+    analysis = analyse(read_source("m.py", text.encode()))
+    assert analysis.program.model.name == "create_model"
+    assert [p.name for p in analysis.space.parameters] == ["return_value", "return_value_1"]
+
+
 def test_a_lone_function_with_handles_is_the_model():
     text = "def data():\n    return (1,)\n\n\ndef build_net(a):\n    return {{uniform(0, 1)}} * a\n"
     assert analyse(read_source("m.py", text.encode())).program.model.name == "build_net"
