@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from .diagnostics import Diagnostic, error, render
 from .source import split_lines
 
-_SHELL_CAPTURE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*[!%]")
+# `files = !ls`, `a[0] = %time f()`; not `x != y`, `x == y` or `x %= 2`.
+_SHELL_CAPTURE = re.compile(r"^\s*([^=#'\"\n(){}]*?[^=!<>%\s])\s*=\s*[!%](?!=)")
 # `%time`, not `% n)` (a continued `"%d" % n`); `!ls`, not `!= 0` (a continued comparison).
 _MAGIC = re.compile(r"^\s*%%?[A-Za-z]")
 _SHELL = re.compile(r"^\s*!(?!=)")
-_HELP = re.compile(r"^\s*(\?{1,2}[A-Za-z_][\w.]*|[A-Za-z_][\w.]*(?:\(\))?\?{1,2})\s*$")
+# `?obj`, `obj?`, `obj??`, `x = obj?`: a help request (Python never ends a line with `?`).
+_HELP = re.compile(r"^(\s*\?{1,2}[A-Za-z_][\w.]*\s*|[^#]*[\w)\]]\?{1,2}\s*)$")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,43 @@ def read_notebook(data: bytes) -> tuple[str, tuple[Cell, ...], tuple[Diagnostic,
     return "\n".join(parts) + "\n", tuple(found), tuple(notes)
 
 
+def ipython_kinds(lines: list[str]) -> list[str | None]:
+    """ipython_kind of each line of a cell; lines inside a triple-quoted string are Python."""
+    kinds = []
+    inside = None  # the quotes of the triple-quoted string open at the line's start
+    for line in lines:
+        kind = ipython_kind(line) if inside is None else None
+        inside = _string_state(line, inside)
+        kinds.append(None if kind == "help" and inside is not None else kind)  # `"""Why?`
+    return kinds
+
+
+def _string_state(line: str, inside: str | None) -> str | None:
+    """The triple-quoted string still open after `line`, given the one open before it."""
+    i = 0
+    while i < len(line):
+        if inside is not None:
+            end = line.find(inside, i)
+            while end > 0 and line[end - 1] == "\\" and (end - len(line[:end].rstrip("\\"))) % 2:
+                end = line.find(inside, end + 1)
+            if end < 0:
+                return inside
+            i, inside = end + 3, None
+            continue
+        char = line[i]
+        if char == "#":
+            return None
+        if char in "'\"":
+            if line.startswith(char * 3, i):
+                inside, i = char * 3, i + 3
+                continue
+            i += 1
+            while i < len(line) and line[i] != char:  # a one-line string
+                i += 2 if line[i] == "\\" else 1
+        i += 1
+    return inside
+
+
 def _python_lines(lines: list[str]) -> tuple[list[str], list[Diagnostic]]:
     """The cell's lines with IPython-only lines commented out; a note (cell-relative) for each."""
     first = next((line.strip() for line in lines if line.strip()), "")
@@ -86,24 +125,44 @@ def _python_lines(lines: list[str]) -> tuple[list[str], list[Diagnostic]]:
                           f"dropped the whole cell: {magic} makes it a cell magic, not Python", None, "note")
         return ["# " + line for line in lines], [note]
     out, notes = [], []
-    for number, line in enumerate(lines, start=1):
-        stripped = line.lstrip()
-        column = len(line) - len(stripped) + 1
-        capture = _SHELL_CAPTURE.match(line)
-        if capture:
-            message = f"dropped: an IPython shell capture; {capture.group(1)} is not set in the script"
-        elif _SHELL.match(line):
-            message = "dropped: a shell command, not Python"
-        elif _MAGIC.match(line):
-            message = f"dropped: the IPython magic {stripped.split()[0]}, not Python"
-        elif _HELP.match(line):
-            message = "dropped: an IPython help request, not Python"
-        else:
+    for number, (line, kind) in enumerate(zip(lines, ipython_kinds(lines)), start=1):
+        if kind is None:
             out.append(line)
             continue
+        stripped = line.lstrip()
+        if kind == "capture":
+            target = _SHELL_CAPTURE.match(line).group(1)
+            message = f"dropped: an IPython shell capture; {target} is not set in the script"
+        elif kind == "shell":
+            message = "dropped: a shell command, not Python"
+        elif kind == "magic":
+            message = f"dropped: the IPython magic {stripped.split()[0]}, not Python"
+        else:
+            message = "dropped: an IPython help request, not Python"
         out.append("# " + line)
-        notes.append(Diagnostic(number, column, message, None, "note"))
+        notes.append(Diagnostic(number, len(line) - len(stripped) + 1, message, None, "note"))
     return out, notes
+
+
+def capture_sign(line: str) -> int:
+    """Where the `!` (or `%`) of a shell capture line stands."""
+    return _SHELL_CAPTURE.match(line).end() - 1
+
+
+def ipython_kind(line: str) -> str | None:
+    """What IPython-only syntax a line of a code cell is: "capture" (`x = !ls`), "shell" (`!ls`),
+    "magic" (`%time f()`), "help" (`obj?`, `?obj`), or None for Python.
+
+    `hyperasc upgrade` masks the same lines (upgrade._mask_ipython)."""
+    if _SHELL_CAPTURE.match(line):
+        return "capture"
+    if _SHELL.match(line):
+        return "shell"
+    if _MAGIC.match(line):
+        return "magic"
+    if _HELP.match(line):
+        return "help"
+    return None
 
 
 def locate(cells: tuple[Cell, ...], diagnostic: Diagnostic) -> tuple[Cell | None, Diagnostic]:

@@ -26,6 +26,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from .diagnostics import CompileError, Diagnostic, error
+from .notebook import capture_sign, ipython_kinds, label
 from .scanner import Handle, scan, substitute
 
 # --- What Keras 3 calls things ------------------------------------------------
@@ -988,18 +989,23 @@ def upgrade_file(path: str, data: bytes) -> FileUpgrade:
     return FileUpgrade(out, [Part(None, text, new, plan)])
 
 
-_MAGIC = re.compile(r"^([ \t]*)([%!?])", re.MULTILINE)
-_SHELL_CAPTURE = re.compile(r"^([^#\n]*=\s*)!(.?)", re.MULTILINE)
-
-
 def _mask_ipython(source: str) -> str:
-    """IPython lines (%magic, !shell, x = !shell, obj?) become same-width Python, so positions hold."""
-    masked = _MAGIC.sub(lambda m: m.group(1) + "#", source)
-    # `x = !ls` -> `x = 0#s`: a value, then a comment, the same width.
-    masked = _SHELL_CAPTURE.sub(lambda m: m.group(1) + "0" + ("#" if m.group(2) else ""), masked)
-    # `obj?` and `obj??` ask for help: blank the question marks.
-    return re.sub(r"^([^#\n]*\S)(\?\??)([ \t]*)$", lambda m: m.group(1) + " " * len(m.group(2)) + m.group(3),
-                  masked, flags=re.MULTILINE)
+    """IPython lines (those notebook.ipython_kinds names) become same-width Python, so positions hold."""
+    lines = source.split("\n")
+    for index, (line, kind) in enumerate(zip(lines[:], ipython_kinds(lines))):
+        if kind == "capture":
+            # `x = !ls` -> `x = 0#s`: a value, then a comment, the same width.
+            at = capture_sign(line)
+            lines[index] = line[:at] + ("0#" if at + 1 < len(line) else "0") + line[at + 2:]
+        elif kind == "help" and not line.lstrip().startswith("?"):
+            # `obj?` and `obj??` ask for help: blank the question marks.
+            body = line.rstrip()
+            marks = len(body) - len(body.rstrip("?"))
+            lines[index] = body[:-marks] + " " * marks + line[len(body):]
+        elif kind is not None:  # `%magic`, `!shell`, `?obj`: a comment
+            indent = len(line) - len(line.lstrip())
+            lines[index] = line[:indent] + "#" + line[indent + 1:]
+    return "\n".join(lines)
 
 
 def _cell_of(chosen: list, joined: str, diagnostics: list[Diagnostic]) -> tuple[str | None, str, list[Diagnostic]]:
@@ -1009,7 +1015,7 @@ def _cell_of(chosen: list, joined: str, diagnostics: list[Diagnostic]) -> tuple[
         before = joined.count("\n", 0, start)
         if first.line > before:
             moved = [dataclasses.replace(d, line=d.line - before) for d in diagnostics]
-            return f"cell_{number}", cell.source, moved
+            return label(number), cell.source, moved
     return None, joined, diagnostics
 
 
@@ -1055,7 +1061,7 @@ def _upgrade_notebook(data: bytes) -> FileUpgrade:
         findings = [dataclasses.replace(f, line=f.line - line_starts[index])
                     for f in plan.findings if first_line <= f.line <= last_line]
         new = apply(cell.source, changes)
-        parts.append(Part(f"cell_{number}", cell.source, new, Plan(changes, findings)))
+        parts.append(Part(label(number), cell.source, new, Plan(changes, findings)))
         cell.source = new
     if not any(p.before != p.after for p in parts):
         return FileUpgrade(data, parts)

@@ -344,6 +344,19 @@ def test_notebook_lines_that_look_like_ipython_but_are_python_stay(tmp_path):
     assert "n = 2 % 2" in result.stdout and "ok = n != 1" in result.stdout
 
 
+def test_ipython_lines_inside_strings_are_python_and_upgrade_masks_the_same_lines(tmp_path):
+    from hyperasc.notebook import ipython_kinds
+    from hyperasc.upgrade import _mask_ipython
+
+    cell = ['doc = """Is it?', "!not a shell line", '"""', "help_me = len?", "x = (2", "     % 2)",
+            "files = !ls", "%time f()", "?np", "y = 1  # why?", "ok = x != 2"]
+    assert ipython_kinds(cell) == [None, None, None, "help", None, None, "capture", "magic", "help", None, None]
+    masked = _mask_ipython("\n".join(cell)).split("\n")
+    assert [len(m) for m in masked] == [len(line) for line in cell]  # same width: positions hold
+    ast.parse("\n".join(masked))  # and Python
+    assert masked[:3] == cell[:3] and masked[4:6] == cell[4:6] and masked[-2:] == cell[-2:]
+
+
 def notebook(tmp_path: Path, *cells: tuple[str, str]) -> Path:
     nbformat = pytest.importorskip("nbformat")
     nb = nbformat.v4.new_notebook()
