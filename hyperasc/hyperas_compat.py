@@ -239,7 +239,7 @@ def plan_module(definitions: list[tuple[ast.stmt, set[str]]], model_name: str, d
     hyperas never ran them either; in the script they would stand above the
     function they call. Seeds are kept; GPU set-up is dropped with a warning.
     """
-    runs = {model_name} | ({data_name} if data_name else set())
+    runs = _reaches({model_name} | ({data_name} if data_name else set()), definitions)
     tainted_names: set[str] = set()
     dropped, setup, diagnostics, reasons = set(), set(), [], {}
     for index, (stmt, binds) in enumerate(definitions):
@@ -249,9 +249,12 @@ def plan_module(definitions: list[tuple[ast.stmt, set[str]]], model_name: str, d
         if called or uses:
             dropped.add(index)
             tainted_names |= binds
-            reasons[index] = (f"it calls {called[0]}(), and the script calls data() and the model itself "
-                              "(hyperas did not run module-level code either)" if called else
-                              f"it uses {', '.join(repr(n) for n in uses)}, from a statement that is not carried")
+            if called:
+                via = "" if called[0] in (model_name, data_name) else ", which runs data() or the model"
+                reasons[index] = (f"it calls {called[0]}(){via}, and the script calls data() and the model "
+                                  "itself (hyperas did not run module-level code either)")
+            else:
+                reasons[index] = f"it uses {', '.join(repr(n) for n in uses)}, from a statement that is not carried"
             continue
         callees = [(dotted(c.func) or "").rsplit(".", 1)[-1] for c in calls]
         if isinstance(stmt, ast.Expr) and callees and callees[0] in SEED_CALLS:
@@ -265,6 +268,23 @@ def plan_module(definitions: list[tuple[ast.stmt, set[str]]], model_name: str, d
     kept_binds = set().union(*(b for i, (_, b) in enumerate(definitions) if i not in dropped)) if definitions else set()
     dropped_binds = set().union(*(b for i, (_, b) in enumerate(definitions) if i in dropped)) if dropped else set()
     return ModulePlan(dropped, setup, diagnostics, dropped_binds - kept_binds, reasons)
+
+
+def _reaches(targets: set[str], definitions: list[tuple[ast.stmt, set[str]]]) -> set[str]:
+    """`targets` and the top-level functions that use one of them, directly or through others:
+    calling any of them at import would run data() or the model before the script defines it."""
+    functions = [s for s, _ in definitions if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    users: dict[str, set[str]] = {}
+    for fn in functions:
+        for name in {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}:
+            users.setdefault(name, set()).add(fn.name)
+    found, stack = set(targets), list(targets)
+    while stack:
+        for user in users.get(stack.pop(), ()):
+            if user not in found:
+                found.add(user)
+                stack.append(user)
+    return found
 
 
 def _gpu_setup(stmt: ast.stmt, calls: set[str]) -> Diagnostic:

@@ -96,6 +96,29 @@ def create_model(a):
     assert_no_new_undefined_names(script, text)
 
 
+def test_a_module_level_call_that_reaches_data_through_a_helper_is_dropped():
+    text = """\
+def load():
+    return data()[0]
+
+
+FIRST = load()
+
+
+def data():
+    return 1, 2
+
+
+def create_model(a, b):
+    return {{uniform(0, 1)}} * a + FIRST
+"""
+    script = model_part(compile_text(text))
+    assert "FIRST = load()" not in script  # it would run data() above its definition
+    notes = analyse(read_source("m.py", text.encode())).warnings
+    assert [(d.line, d.severity) for d in notes] == [(5, "warning")]
+    assert "it calls load()" in notes[0].message and "'FIRST' is undefined" in notes[0].message
+
+
 def test_a_name_only_a_dropped_statement_binds_is_a_warning():
     text = """\
 def data():
