@@ -119,7 +119,7 @@ def space_command(model: str, as_json: bool, model_fn: str | None, data_fn: str 
     for record, param in zip(records, analysis.space.parameters):
         name = ("  " if param.parent else "") + record["name"]
         args = ", ".join(" ".join(a.split()) for a in record["args"])
-        rows.append((name, record["distribution"], args, f"{record['line']}:{record['column']}"))
+        rows.append((name, record["distribution"], args, source.location(record["line"], record["column"])))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])

@@ -35,6 +35,16 @@ class Source:
 
         return render_located(self.path, self.lines, self.cells, diagnostic)
 
+    def location(self, line: int, column: int) -> str:
+        """`LINE:COL`, or `cell_N:LINE:COL` in a notebook."""
+        if self.cells:
+            from .notebook import label, locate
+
+            cell, moved = locate(self.cells, Diagnostic(line, column, ""))
+            if cell is not None:
+                return f"{label(cell.number)}:{moved.line}:{moved.column}"
+        return f"{line}:{column}"
+
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
     """Split at \\n, \\r\\n and \\r only, as Python's tokenizer counts lines.

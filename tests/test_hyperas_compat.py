@@ -390,6 +390,14 @@ def notebook(tmp_path: Path, *cells: tuple[str, str]) -> Path:
     return path
 
 
+def test_notebook_space_locations_name_the_cell():
+    pytest.importorskip("nbformat")
+    result = invoke(["space", str(CASES / "hyperas_notebook.ipynb")])
+    assert result.exit_code == 0, result.stderr
+    rows = result.stdout.splitlines()[1:]
+    assert [row.split()[-1] for row in rows] == ["cell_7:2:32", "cell_7:3:20"]
+
+
 def test_notebook_errors_name_the_cell(tmp_path):
     path = notebook(tmp_path, ("md", "# Title"), ("code", "import numpy as np"),
                     ("code", "def data():\n    return (1,)"), ("md", "text"),
