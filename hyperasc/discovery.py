@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
+import tokenize
 import warnings
 from dataclasses import dataclass, field
 
@@ -107,6 +109,10 @@ def discover(
         line = exc.lineno or 1
         column = restore_column(handles, line, max((exc.offset or 1) - 1, 0)) + 1
         raise error(line, column, f"invalid syntax: {exc.msg}") from None
+    if "\f" in text:
+        # Valid Python, but black cannot parse a form feed in an indentation.
+        text = _without_indent_form_feeds(text)
+        tree = ast.parse(text)
     written = tree  # as written: hyperas imports inside functions tell what `conditional` is
     nested = hyperas_compat.nested_hyperas_imports(tree)
     if nested:
@@ -232,6 +238,25 @@ def _carry(tree: ast.Module, reader: _Reader, roots: set[str], model: Function, 
     used = wanted | (hyperas_compat.free_names(data_node, data.locals) if data else set())
     notes += hyperas_compat.hyperas_name_warnings(tree, used, reader.module_names)
     return helpers, _Compat(captured, notes, hyperas_compat.keep_best(calls))
+
+
+def _without_indent_form_feeds(text: str) -> str:
+    """`text` with the form feeds in its indentation taken out, as Python reads them.
+
+    Python resets the indentation count at a form feed, so dropping the
+    indentation up to the last one keeps the meaning. Lines that start inside
+    a string are left alone. The AST is to be parsed again from the result.
+    """
+    in_string: set[int] = set()
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.start[0] < tok.end[0]:  # a multi-line string (or f-string part)
+            in_string.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    lines = split_lines(text, keepends=True)
+    for number, line in enumerate(lines, 1):
+        indent = line[: len(line) - len(line.lstrip(" \t\f"))]
+        if "\f" in indent and number not in in_string:
+            lines[number - 1] = line[indent.rindex("\f") + 1 :]
+    return "".join(lines)
 
 
 def _first(functions: dict, names: tuple[str, ...]) -> str | None:

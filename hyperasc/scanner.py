@@ -59,25 +59,13 @@ class Placeholders:
     def name(self, index: int) -> str:
         return f"{self.prefix}{index}__"
 
-    def index_of(self, name: str) -> int | None:
-        """The handle index a placeholder name stands for, None for any other name."""
-        match = self._name_pattern.fullmatch(name)
-        return int(match.group(1)) if match else None
-
     @cached_property
     def pattern(self) -> re.Pattern[str]:
         """A whole placeholder in substituted text, parentheses and padding included."""
         return re.compile(r"\(" + re.escape(self.prefix) + r"(\d+)__\s*\)")
 
-    @cached_property
-    def _name_pattern(self) -> re.Pattern[str]:
-        return re.compile(re.escape(self.prefix) + r"(\d+)__")
-
 
 DEFAULT_PLACEHOLDERS = Placeholders()
-# The default spelling, for code that predates `fill`; it misses placeholders of
-# files that contain "__hx" (those get another prefix), so prefer `fill`.
-PLACEHOLDER = DEFAULT_PLACEHOLDERS.pattern
 
 
 class Segment(str):
@@ -109,10 +97,6 @@ class Handle:
     @property
     def placeholder(self) -> str:
         return self.placeholders.name(self.index)
-
-
-def placeholder_name(index: int, placeholders: Placeholders = DEFAULT_PLACEHOLDERS) -> str:
-    return placeholders.name(index)
 
 
 def placeholders_of(handles: list[Handle]) -> Placeholders:
