@@ -203,7 +203,7 @@ def _carry(tree: ast.Module, reader: _Reader, roots: set[str], model: Function, 
     """The module-level statements the script carries, in an order that runs, and what hyperas did
     that the script does its own way (see hyperas_compat)."""
     data_name = data.name if data else None
-    plan = hyperas_compat.plan_module(reader.definitions, model.name, data_name)
+    plan = hyperas_compat.plan_module(reader.definitions, model.name, data_name, hyperas_compat.imported_names(tree))
     definitions = reader.definitions
     reader.definitions = [d for i, d in enumerate(definitions) if i not in plan.dropped]
     reader.module_names -= plan.dropped_binds
@@ -290,9 +290,9 @@ class _Reader:
         if _is_import_block(stmt):
             self._visit_import(stmt)
             return
-        if _sets_environment(stmt):
+        if _sets_environment(stmt) or hyperas_compat.prepares_imports(stmt):
             # Often there to quieten or configure TensorFlow before it is
-            # imported, so it keeps its place among the imports.
+            # imported (or sys.path.append, matplotlib.use), so it keeps its place among the imports.
             self.imports.append(self.segment(stmt))
             return
         if minimize_call is not None:

@@ -36,6 +36,11 @@ GPU_CALLS = {
     "set_memory_growth", "set_visible_devices", "set_virtual_device_configuration",
     "set_logical_device_configuration", "set_session",
 }
+# Other module-level calls that configure libraries (Keras's image format, float type or
+# precision policy, TensorFlow's logging or eager mode, warnings): hyperas ran them in the
+# process that then imported its temp_model, so the script keeps them.
+SETUP_PREFIXES = ("set_", "disable_", "enable_")
+SETUP_NAMES = {"filterwarnings", "simplefilter", "basicConfig", "setLevel", "set_verbosity", "run_functions_eagerly"}
 DISTRIBUTION_NAMES = {
     "choice", "pchoice", "randint", "uniform", "quniform", "loguniform", "qloguniform",
     "normal", "qnormal", "lognormal", "qlognormal", "uniformint",
@@ -91,6 +96,36 @@ def calls_now(node: ast.AST) -> list[ast.Call]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return []
     return [n for n in walk_now(node) if isinstance(n, ast.Call)]
+
+
+def callee(call: ast.Call) -> tuple[str | None, str | None]:
+    """(root name, last attribute) of a call: ("tf", "setLevel") for tf.get_logger().setLevel(...)."""
+    func = call.func
+    last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    node = func
+    while isinstance(node, (ast.Attribute, ast.Call)):
+        node = node.value if isinstance(node, ast.Attribute) else node.func
+    return (node.id if isinstance(node, ast.Name) else None), last
+
+
+def prepares_imports(stmt: ast.stmt) -> bool:
+    """`sys.path.append(...)`, `sys.path.insert(...)`, `matplotlib.use(...)`: they must stay among the imports."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    name = dotted(stmt.value.func) or ""
+    return name in ("sys.path.append", "sys.path.insert", "sys.path.extend", "matplotlib.use", "site.addsitedir")
+
+
+def imported_names(tree: ast.Module) -> set[str]:
+    """Names that module-level imports bind (in try/if blocks too)."""
+    names = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
 
 
 def free_names(fn: ast.AST, local: set[str]) -> set[str]:
@@ -233,7 +268,8 @@ class ModulePlan:
     reasons: dict[int, str] = field(default_factory=dict)  # why each statement that runs data() is dropped
 
 
-def plan_module(definitions: list[tuple[ast.stmt, set[str]]], model_name: str, data_name: str | None) -> ModulePlan:
+def plan_module(definitions: list[tuple[ast.stmt, set[str]]], model_name: str, data_name: str | None,
+                modules: set[str] = frozenset()) -> ModulePlan:
     """Drop statements that run data() or the model function (or use what those bound).
 
     hyperas never ran them either; in the script they would stand above the
@@ -256,18 +292,25 @@ def plan_module(definitions: list[tuple[ast.stmt, set[str]]], model_name: str, d
             else:
                 reasons[index] = f"it uses {', '.join(repr(n) for n in uses)}, from a statement that is not carried"
             continue
-        callees = [(dotted(c.func) or "").rsplit(".", 1)[-1] for c in calls]
-        if isinstance(stmt, ast.Expr) and callees and callees[0] in SEED_CALLS:
+        callees = [callee(c)[1] or "" for c in calls]
+        if GPU_CALLS & set(callees):
+            dropped.add(index)
+            diagnostics.append(_gpu_setup(stmt, GPU_CALLS & set(callees)))
+        elif isinstance(stmt, ast.Expr) and callees and callees[0] in SEED_CALLS:
             setup.add(index)
             diagnostics.append(_note(stmt, "kept in the script: it runs once, when the script starts",
                                      "each trial is also seeded from the script's --seed (default 0); "
                                      "--no-trial-seed leaves only this seed"))
-        elif GPU_CALLS & set(callees):
-            dropped.add(index)
-            diagnostics.append(_gpu_setup(stmt, GPU_CALLS & set(callees)))
+        elif isinstance(stmt, ast.Expr) and calls and _configures(calls[0], modules):
+            setup.add(index)  # K.set_image_data_format('channels_first') and the like: kept silently
     kept_binds = set().union(*(b for i, (_, b) in enumerate(definitions) if i not in dropped)) if definitions else set()
     dropped_binds = set().union(*(b for i, (_, b) in enumerate(definitions) if i in dropped)) if dropped else set()
     return ModulePlan(dropped, setup, diagnostics, dropped_binds - kept_binds, reasons)
+
+
+def _configures(call: ast.Call, modules: set[str]) -> bool:
+    root, last = callee(call)
+    return root in modules and last is not None and (last.startswith(SETUP_PREFIXES) or last in SETUP_NAMES)
 
 
 def _reaches(targets: set[str], definitions: list[tuple[ast.stmt, set[str]]]) -> set[str]:
@@ -489,8 +532,10 @@ def argv_warnings(data_node: ast.AST | None, argv_names: set[str]) -> list[Diagn
     if data_node is None:
         return []
     for node in ast.walk(data_node):
-        if (isinstance(node, ast.Attribute) and node.attr == "argv" and isinstance(node.value, ast.Name)
-                and node.value.id == "sys") or (isinstance(node, ast.Name) and node.id in argv_names):
+        parses = (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args
+                  and node.func.attr in ("parse_args", "parse_known_args"))  # argparse reads sys.argv
+        if parses or (isinstance(node, ast.Attribute) and node.attr == "argv" and isinstance(node.value, ast.Name)
+                      and node.value.id == "sys") or (isinstance(node, ast.Name) and node.id in argv_names):
             return [_warning(node, "data() reads sys.argv, which in the script holds the script's own options "
                                    "(--max-evals, --out, ...)",
                              "pass values with optim.minimize(data_args=(...)) (the script's data() arguments) "

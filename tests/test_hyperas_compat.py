@@ -313,6 +313,49 @@ def test_ensemble_mongo_argv_and_setup_are_told(tmp_path):
     assert "random.seed(1337)" in script
 
 
+@pytest.mark.parametrize("read, column", [("parser.parse_args().rows", 12), ("int(argv[1])", 16)])
+def test_data_reading_the_command_line_is_a_warning(read, column):
+    text = ("import argparse\nfrom sys import argv\n\nparser = argparse.ArgumentParser()\n\n\n"
+            f"def data():\n    rows = {read}\n    return (rows,)\n\n\n"
+            "def create_model(a):\n    return {{uniform(0, 1)}} * a\n")
+    warnings = [d for d in analyse(read_source("m.py", text.encode())).warnings if d.severity == "warning"]
+    assert [(d.line, d.column) for d in warnings] == [(8, column)]
+    assert "sys.argv" in warnings[0].message and "data_args" in warnings[0].hint
+
+
+def test_library_configuration_is_kept_and_sys_path_stays_among_the_imports():
+    text = """\
+import sys
+import warnings
+sys.path.append('lib')
+from keras import backend as K
+import tensorflow as tf
+
+K.set_image_data_format('channels_first')
+tf.get_logger().setLevel('ERROR')
+warnings.filterwarnings('ignore')
+print('starting')
+
+
+def data():
+    return (1,)
+
+
+def create_model(a):
+    return {{uniform(0, 1)}} * a
+"""
+    analysis = analyse(read_source("m.py", text.encode()))
+    assert analysis.warnings == []  # kept silently
+    script = model_part(compile_text(text))
+    imports = script[script.index("# ---- Imports"):script.index("# ---- Helpers")]
+    assert imports.index("import warnings") < imports.index('sys.path.append("lib")') < imports.index("from keras")
+    helpers = script[script.index("# ---- Helpers"):script.index("def data():")]
+    for line in ('K.set_image_data_format("channels_first")', 'tf.get_logger().setLevel("ERROR")',
+                 'warnings.filterwarnings("ignore")'):
+        assert line in helpers
+    assert "print(" not in helpers
+
+
 def test_best_models_gives_keep_best_and_its_search_defaults():
     text = """\
 from hyperas import optim
