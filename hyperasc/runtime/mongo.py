@@ -497,9 +497,18 @@ class ShippedObjective:
         self.config = config  # run seed, whether to seed trials, heartbeat seconds
 
     def __reduce__(self):
-        # The script's bootstrap is a function of the script itself, which
-        # cloudpickle sends by value: the worker needs nothing but packages.
-        return self.script.bootstrap, (self.script.source(), self.config)
+        # The script's bootstrap uses no globals, so a copy of it can travel by
+        # value: the worker needs nothing but packages. (cloudpickle would send
+        # the original by reference whenever its module is in sys.modules: a
+        # script imported as a module, or one a worker rebuilt from its text.)
+        import builtins
+        import types
+
+        bootstrap = self.script.bootstrap
+        copy = types.FunctionType(
+            bootstrap.__code__, {"__builtins__": builtins}, bootstrap.__name__
+        )
+        return copy, (self.script.source(), self.config)
 
     def __call__(self, expr, memo, ctrl):
         sampled = hyperopt.pyll.rec_eval(expr, memo=dict(memo))

@@ -1,0 +1,96 @@
+"""Shared pieces of the runtime's unit tests: a parameter table as the compiler writes it."""
+
+from __future__ import annotations
+
+import pytest
+from hyperopt import hp
+
+from hyperasc.runtime.trial import TrialScope
+
+# The parameter table the compiler writes for
+#     units = {{choice([16, 32])}}
+#     act = {{choice([str("relu"), str("tanh")])}}   (an object choice: kept as source text)
+#     rate = {{choice([None, uniform(0, 0.5)])}}      (a nested distribution under option 1)
+#     x = {{uniform(-5, 5)}}
+PARAMETERS = [
+    {
+        "name": "units",
+        "distribution": "choice",
+        "args": ["[16, 32]"],
+        "line": 2,
+        "column": 13,
+        "options": ["16", "32"],
+        "parent": None,
+        "object": False,
+        "nested": {},
+    },
+    {
+        "name": "act",
+        "distribution": "choice",
+        "args": ['[str("relu"), str("tanh")]'],
+        "line": 3,
+        "column": 11,
+        "options": ['str("relu")', 'str("tanh")'],
+        "parent": None,
+        "object": True,
+        "nested": {},
+    },
+    {
+        "name": "rate",
+        "distribution": "choice",
+        "args": ["[None, uniform(0, 0.5)]"],
+        "line": 4,
+        "column": 12,
+        "options": ["None", "uniform(0, 0.5)"],
+        "parent": None,
+        "object": False,
+        "nested": {"1": "rate_opt1"},
+    },
+    {
+        "name": "rate_opt1",
+        "distribution": "uniform",
+        "args": ["0", "0.5"],
+        "line": 4,
+        "column": 28,
+        "options": None,
+        "parent": "rate",
+        "object": False,
+        "nested": {},
+    },
+    {
+        "name": "x",
+        "distribution": "uniform",
+        "args": ["-5", "5"],
+        "line": 5,
+        "column": 9,
+        "options": None,
+        "parent": None,
+        "object": False,
+        "nested": {},
+    },
+]
+
+
+def make_space() -> dict:
+    """The hyperopt space the compiler writes for PARAMETERS."""
+    return {
+        "units": hp.choice("units", [16, 32]),
+        "act": hp.choice("act", ['str("relu")', 'str("tanh")']),
+        "rate": hp.choice("rate", [None, hp.uniform("rate_opt1", 0, 0.5)]),
+        "x": hp.uniform("x", -5, 5),
+    }
+
+
+def loss_of(params: dict) -> float:
+    """A plain trial body over PARAMETERS' space: no Keras, a deterministic loss."""
+    return params["units"] / 32 + (params["rate"] or 0) + params["x"] ** 2
+
+
+@pytest.fixture(autouse=True)
+def fresh_trial_scope():
+    """TrialScope keeps its configuration on the class: each test starts from the defaults."""
+    TrialScope.configure(None, 0, True, None)
+    yield
+    if TrialScope.process is not None:
+        TrialScope.process.stop()
+    TrialScope.configure(None, 0, True, None)
