@@ -569,6 +569,11 @@ def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[int
                                        f"a handle cannot follow '{callee}' directly: Python would call {callee}",
                                        "put an operator or a comma between them, or write the call's parentheses"))
             continue
+        if _in_variable_annotation(node, parents):
+            problems.append(Diagnostic(handle.start[0], handle.start[1] + 1,
+                                       "a handle in a variable annotation is never evaluated in a function",
+                                       "annotations describe types; put the handle in the assigned value"))
+            continue
         is_function = isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef))
         function = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
         local = reader.local_names(top) if is_function else set()
@@ -588,6 +593,14 @@ def _placeholder_target(node: ast.AST, by_name: dict[str, Handle]) -> Handle | N
     if isinstance(node, ast.MatchMapping) and node.rest:
         return by_name.get(node.rest)
     return None
+
+
+def _in_variable_annotation(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Whether `node` stands in the annotation of `target: ANNOTATION [= value]`."""
+    child, parent = node, parents.get(node)
+    while parent is not None and not isinstance(parent, ast.stmt):
+        child, parent = parent, parents.get(parent)
+    return isinstance(parent, ast.AnnAssign) and child is parent.annotation
 
 
 def _is_glued_call(call: ast.Call, node: ast.Name, reader: _Reader) -> bool:

@@ -205,7 +205,7 @@ def _tokenize(text: str) -> list[tokenize.TokenInfo]:
                 stack.append(tok)
             elif tok.type == token.OP and tok.string in CLOSERS:
                 if not stack or stack[-1].string != CLOSERS[tok.string]:
-                    raise error(tok.start[0], tok.start[1] + 1, f"unmatched '{tok.string}'")
+                    raise _mismatch(tokens, stack, tok)
                 stack.pop()
     except tokenize.TokenError as exc:
         if stack:
@@ -220,6 +220,27 @@ def _tokenize(text: str) -> list[tokenize.TokenInfo]:
     except SyntaxError as exc:  # IndentationError, and tokenizer errors on newer Pythons
         raise error(exc.lineno or 1, exc.offset or 1, exc.msg) from None
     return tokens
+
+
+def _mismatch(
+    tokens: list[tokenize.TokenInfo], stack: list[tokenize.TokenInfo], closer: tokenize.TokenInfo
+) -> CompileError:
+    """The error for a closing bracket that does not close the innermost open one."""
+    where = f"line {closer.start[0]} column {closer.start[1] + 1}"
+    if not stack:
+        return error(closer.start[0], closer.start[1] + 1, f"unmatched '{closer.string}'")
+    opener = stack[-1]
+    index = len(tokens) - 1 - tokens[::-1].index(opener)
+    if index > 0 and _is_double(tokens, index - 1, "{"):
+        opener = tokens[index - 1]
+    if _opens_handle(tokens, opener) and opener.start[0] != closer.start[0]:
+        # A handle left open (say by a '#' inside it) swallows the lines after it:
+        # the handle is where to look, not the bracket lines later.
+        return error(opener.start[0], opener.start[1] + 1,
+                     f"handle '{{{{' is not closed before the '{closer.string}' at {where}")
+    what = "handle '{{'" if _opens_handle(tokens, opener) else f"'{opener.string}'"
+    return error(closer.start[0], closer.start[1] + 1, f"unmatched '{closer.string}'",
+                 f"it does not close the {what} at line {opener.start[0]} column {opener.start[1] + 1}")
 
 
 def _opens_handle(tokens: list[tokenize.TokenInfo], opener: tokenize.TokenInfo) -> bool:

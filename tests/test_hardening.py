@@ -82,6 +82,19 @@ def test_soft_keyword_match_used_as_a_call_is_an_error():
     assert diagnostic.column == 11 and "cannot follow 'match'" in diagnostic.message
 
 
+def test_handle_left_open_by_a_comment_is_reported_at_the_handle():
+    # Before, the error pointed at the call's ')' two lines later.
+    (diagnostic,) = diagnostics_of(model_file("return f(1,\n         {{#choice([1, 2])}},\n         2)\n"))
+    assert (diagnostic.line, diagnostic.column) == (7, 14)
+    assert "not closed before the ')' at line 8 column 15" in diagnostic.message
+
+
+def test_unmatched_bracket_says_what_it_does_not_close():
+    (diagnostic,) = diagnostics_of(model_file("return {{uniform(0, 1))}}\n"))
+    assert (diagnostic.line, diagnostic.column) == (6, 27) and diagnostic.message == "unmatched ')'"
+    assert diagnostic.hint == "it does not close the handle '{{' at line 6 column 12"
+
+
 # --- (b) after a keyword it is valid Python and keeps its meaning --------------------------
 
 
@@ -214,6 +227,20 @@ def test_handle_as_a_target_is_an_error_at_the_handle(body, column):
     assert diagnostic.line == PRELUDE.count("\n") + 1 + body.count("\n", 0, body.index("{{"))
     assert diagnostic.column == column
     assert "cannot be assigned to" in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    "body, column",
+    [
+        ("y: {{uniform(0, 1)}} = 1\n", 8),
+        ("model.addlambda: ({{choice([f(), g()])}})\n", 23),  # a mutation the campaign found
+    ],
+)
+def test_handle_in_a_variable_annotation_is_an_error(body, column):
+    # Python never evaluates a local variable's annotation, so the handle would never be sampled.
+    (diagnostic,) = diagnostics_of(model_file(body))
+    assert (diagnostic.line, diagnostic.column) == (6, column)
+    assert "annotation" in diagnostic.message
 
 
 def test_attribute_and_item_of_a_handle_may_be_assigned():
