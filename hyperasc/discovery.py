@@ -113,22 +113,23 @@ def discover(
         # Valid Python, but black cannot parse a form feed in an indentation.
         text = _without_indent_form_feeds(text)
         tree = ast.parse(text)
-    written = tree  # as written: hyperas imports inside functions tell what `conditional` is
-    nested = hyperas_compat.nested_hyperas_imports(tree)
+    # The module as written: hyperas imports inside functions tell what `conditional` is.
+    written = hyperas_compat.ModuleIndex(tree)
+    nested = written.nested_hyperas
     if nested:
         # `pass` where a function imports hyperas: the script must not need hyperas.
         text = hyperas_compat.blank_statements(text, nested)
         tree = ast.parse(text)
     placeholders = placeholders_of(handles)
     reader = _Reader(text, tree, placeholders)
-    calls = hyperas_compat.search_calls(tree, *reader._hyperas_aliases)
+    calls = hyperas_compat.search_calls(written, *reader._hyperas_aliases)
     if reader.minimize is None and calls:  # only optim.best_ensemble / best_models
         reader.minimize = _read_minimize(calls[0][1], reader)
     minimize = reader.minimize
     data_name = data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
     choice = hyperas_compat.choose_model(
         reader.functions, calls, model_fn, data_name,
-        hyperas_compat.handle_functions(tree, {h.placeholder for h in handles}),
+        hyperas_compat.handle_functions(written, {h.placeholder for h in handles}), written,
     )
     model_name = choice.name
     if model_name is None:
@@ -198,12 +199,12 @@ class _Compat:
     excluded_handles: set[int] = field(default_factory=set)
 
 
-def _carry(tree: ast.Module, reader: _Reader, roots: set[str], model: Function, data: Function | None,
-           handle_names: set[str], calls: list) -> tuple[list[Statement], _Compat]:
+def _carry(index: hyperas_compat.ModuleIndex, reader: _Reader, roots: set[str], model: Function,
+           data: Function | None, handle_names: set[str], calls: list) -> tuple[list[Statement], _Compat]:
     """The module-level statements the script carries, in an order that runs, and what hyperas did
     that the script does its own way (see hyperas_compat)."""
     data_name = data.name if data else None
-    plan = hyperas_compat.plan_module(reader.definitions, model.name, data_name, hyperas_compat.imported_names(tree))
+    plan = hyperas_compat.plan_module(reader.definitions, model.name, data_name, index)
     definitions = reader.definitions
     reader.definitions = [d for i, d in enumerate(definitions) if i not in plan.dropped]
     reader.module_names -= plan.dropped_binds
@@ -216,14 +217,13 @@ def _carry(tree: ast.Module, reader: _Reader, roots: set[str], model: Function, 
              if i in plan.setup or (i not in plan.dropped and (stmt.lineno, str(reader.segment(stmt))) in chosen)]
     statements = [Statement(reader.segment(stmt), binds, stmt.lineno) for stmt, binds in nodes]
     helpers = [statements[i] for i in hyperas_compat.order_statements(nodes)]
-    conditional = hyperas_compat.conditional_helper(tree, reader.module_names)
+    conditional = hyperas_compat.conditional_helper(index, reader.module_names)
     if conditional is not None:
         name, text = conditional
         helpers.insert(0, Statement(Segment(text, reader.placeholders), {name}, 0))
         reader.module_names.add(name)
     # Names the carried code reads as globals: hyperas made data()'s locals such globals.
-    model_node = reader.functions[model.name]
-    wanted = hyperas_compat.free_names(model_node, model.locals) | (set(handle_names) - set(model.params))
+    wanted = index.free_names(model.name, model.locals) | (set(handle_names) - set(model.params))
     for stmt, _ in nodes:
         wanted |= hyperas_compat.free_names(stmt, reader.local_names(stmt) if isinstance(
             stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) else set())
@@ -233,10 +233,10 @@ def _carry(tree: ast.Module, reader: _Reader, roots: set[str], model: Function, 
     notes += hyperas_compat.early_reads(nodes, set(captured), data_name)
     notes += hyperas_compat.dropped_notes(definitions, plan, wanted, set(captured), set(model.params), data_name)
     chosen_call = next((c for kind, c in calls if kind == "minimize"), calls[0][1] if calls else None)
-    notes += hyperas_compat.search_call_warnings(calls, chosen_call, tree)
-    notes += hyperas_compat.argv_warnings(data_node, hyperas_compat.argv_aliases(tree))
-    used = wanted | (hyperas_compat.free_names(data_node, data.locals) if data else set())
-    notes += hyperas_compat.hyperas_name_warnings(tree, used, reader.module_names)
+    notes += hyperas_compat.search_call_warnings(calls, chosen_call, index)
+    notes += hyperas_compat.argv_warnings(data_node, hyperas_compat.argv_aliases(index.tree))
+    used = wanted | (index.free_names(data_name, data.locals) if data else set())
+    notes += hyperas_compat.hyperas_name_warnings(index, used, reader.module_names)
     return helpers, _Compat(captured, notes, hyperas_compat.keep_best(calls))
 
 

@@ -116,23 +116,78 @@ def prepares_imports(stmt: ast.stmt) -> bool:
     return name in ("sys.path.append", "sys.path.insert", "sys.path.extend", "matplotlib.use", "site.addsitedir")
 
 
-def imported_names(tree: ast.Module) -> set[str]:
-    """Names that module-level imports bind (in try/if blocks too)."""
-    names = set()
-    for stmt in tree.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for node in ast.walk(stmt):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
-
-
 def free_names(fn: ast.AST, local: set[str]) -> set[str]:
     """Names a function reads that it does not bind: globals, builtins."""
-    read = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    declared = {n for g in ast.walk(fn) if isinstance(g, ast.Global) for n in g.names}
+    read, declared = set(), set()
+    for node in ast.walk(fn):  # one walk: model functions can be long
+        kind = type(node)
+        if kind is ast.Name and type(node.ctx) is ast.Load:
+            read.add(node.id)
+        elif kind is ast.Global:
+            declared.update(node.names)
     return read - (local - declared)
+
+
+class ModuleIndex:
+    """One walk of the module as written, for every question asked here."""
+
+    def __init__(self, tree: ast.Module):
+        self.tree = tree
+        self.function_names: dict[str, set[str]] = {}  # top-level function -> the names it mentions
+        self.function_reads: dict[str, set[str]] = {}  # ... the names it reads, less those it declares global
+        self.calls: list[ast.Call] = []
+        self.hyperas: dict[str, tuple[str, ast.AST]] = {}  # from hyperas... import x as y: {y: (x, import)}
+        self.nested_hyperas: list[ast.stmt] = []  # hyperas imports inside functions and classes
+        self.assigned_calls: dict[str, ast.Call] = {}  # `trials = MongoTrials(...)`
+        self.imported: set[str] = set()  # names module-level imports bind
+        self.declared_globals: dict[str, set[str]] = {}
+        for stmt in tree.body:
+            is_function = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+            nested = is_function or isinstance(stmt, ast.ClassDef)
+            names: set[str] = set()
+            reads: set[str] = set()
+            declared: set[str] = set()
+            for node in ast.walk(stmt):
+                kind = type(node)
+                if kind is ast.Name:
+                    names.add(node.id)
+                    if type(node.ctx) is ast.Load:
+                        reads.add(node.id)
+                elif kind is ast.Global:
+                    declared.update(node.names)
+                elif kind is ast.Call:
+                    self.calls.append(node)
+                elif kind is ast.Assign and isinstance(node.value, ast.Call):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            self.assigned_calls[target.id] = node.value
+                elif kind is ast.Import or kind is ast.ImportFrom:
+                    self._import(node, nested)
+            if is_function:
+                self.function_names[stmt.name] = names
+                self.function_reads[stmt.name] = reads
+                self.declared_globals[stmt.name] = declared
+
+    def free_names(self, function: str, local: set[str]) -> set[str]:
+        """Names a top-level function reads that it does not bind: globals, builtins."""
+        return self.function_reads[function] - (local - self.declared_globals[function])
+
+    def _import(self, node: ast.Import | ast.ImportFrom, nested: bool) -> None:
+        if not nested:
+            self.imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        if isinstance(node, ast.ImportFrom):
+            is_hyperas = node.level == 0 and (node.module or "").split(".")[0] == "hyperas"
+            if is_hyperas:
+                self.hyperas.update((a.asname or a.name, (a.name, node)) for a in node.names if a.name != "*")
+        else:
+            is_hyperas = all(a.name.split(".")[0] == "hyperas" for a in node.names)
+        if is_hyperas and nested:
+            self.nested_hyperas.append(node)
+
+    @property
+    def mentioned(self) -> set[str]:
+        """Every name some top-level function mentions."""
+        return set().union(*self.function_names.values()) if self.function_names else set()
 
 
 # --- Which function is the model ---------------------------------------------------------
@@ -145,12 +200,10 @@ class ModelChoice:
     notes: list[Diagnostic] = field(default_factory=list)
 
 
-def search_calls(tree: ast.Module, optim_names: set[str], minimize_names: set[str]) -> list[tuple[str, ast.Call]]:
+def search_calls(index: ModuleIndex, optim_names: set[str], minimize_names: set[str]) -> list[tuple[str, ast.Call]]:
     """hyperas's optim.minimize / best_models / best_ensemble calls, in source order."""
     found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    for node in index.calls:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in SEARCH_CALLS and dotted(func.value) in optim_names:
             found.append((func.attr, node))
@@ -172,6 +225,7 @@ def choose_model(
     model_fn: str | None,
     data_name: str | None,
     handle_functions: set[str],
+    index: ModuleIndex,
 ) -> ModelChoice:
     """The model function: --model-fn, else the first hyperas search call, else by name or by handles."""
     if model_fn is not None:
@@ -194,8 +248,7 @@ def choose_model(
         return ModelChoice(name, "call", notes)
     # Candidates: create_model and model when they reach handles, and every function that
     # holds handles itself; less those another candidate uses (its helpers) and data().
-    uses = {name: {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} & functions.keys()
-            for name, fn in functions.items()}
+    uses = {name: index.function_names.get(name, set()) & functions.keys() for name in functions}
     reaching = _reaching(uses, handle_functions)
     named = [n for n in MODEL_NAMES if n in functions]
     candidates = {n for n in functions if n != data_name and (n in handle_functions or (n in named and n in reaching))}
@@ -243,15 +296,9 @@ def _ambiguous(functions: dict[str, ast.FunctionDef], names: list[str]):
                  "pick one with --model-fn NAME, or call optim.minimize(model=NAME, ...) in the main block")
 
 
-def handle_functions(tree: ast.Module, placeholder_names: set[str]) -> set[str]:
+def handle_functions(index: ModuleIndex, placeholder_names: set[str]) -> set[str]:
     """Top-level functions that hold a handle."""
-    found = set()
-    for stmt in tree.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-            isinstance(n, ast.Name) and n.id in placeholder_names for n in ast.walk(stmt)
-        ):
-            found.add(stmt.name)
-    return found
+    return {name for name, names in index.function_names.items() if names & placeholder_names}
 
 
 # --- Module-level statements ---------------------------------------------------------------
@@ -269,13 +316,14 @@ class ModulePlan:
 
 
 def plan_module(definitions: list[tuple[ast.stmt, set[str]]], model_name: str, data_name: str | None,
-                modules: set[str] = frozenset()) -> ModulePlan:
+                index: ModuleIndex) -> ModulePlan:
     """Drop statements that run data() or the model function (or use what those bound).
 
     hyperas never ran them either; in the script they would stand above the
     function they call. Seeds are kept; GPU set-up is dropped with a warning.
     """
-    runs = _reaches({model_name} | ({data_name} if data_name else set()), definitions)
+    runs = _reaches({model_name} | ({data_name} if data_name else set()), index.function_names)
+    modules = index.imported
     tainted_names: set[str] = set()
     dropped, setup, diagnostics, reasons = set(), set(), [], {}
     for index, (stmt, binds) in enumerate(definitions):
@@ -313,14 +361,13 @@ def _configures(call: ast.Call, modules: set[str]) -> bool:
     return root in modules and last is not None and (last.startswith(SETUP_PREFIXES) or last in SETUP_NAMES)
 
 
-def _reaches(targets: set[str], definitions: list[tuple[ast.stmt, set[str]]]) -> set[str]:
+def _reaches(targets: set[str], function_names: dict[str, set[str]]) -> set[str]:
     """`targets` and the top-level functions that use one of them, directly or through others:
     calling any of them at import would run data() or the model before the script defines it."""
-    functions = [s for s, _ in definitions if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
     users: dict[str, set[str]] = {}
-    for fn in functions:
-        for name in {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}:
-            users.setdefault(name, set()).add(fn.name)
+    for function, names in function_names.items():
+        for name in names:
+            users.setdefault(name, set()).add(function)
     found, stack = set(targets), list(targets)
     while stack:
         for user in users.get(stack.pop(), ()):
@@ -425,41 +472,16 @@ def early_reads(carried: list[tuple[ast.stmt, set[str]]], captured: set[str], da
 # --- hyperas helpers -----------------------------------------------------------------------------
 
 
-def hyperas_names(tree: ast.Module) -> dict[str, tuple[str, ast.AST]]:
-    """Names bound by `from hyperas... import x [as y]` anywhere: {bound name: (x, import node)}."""
-    found = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "hyperas":
-            for alias in node.names:
-                if alias.name != "*":
-                    found[alias.asname or alias.name] = (alias.name, node)
-    return found
-
-
-def conditional_helper(tree: ast.Module, module_names: set[str]) -> tuple[str, str] | None:
-    """(name, definition) for hyperas's `conditional`, the identity, when the file imports and uses it."""
-    names = {bound for bound, (name, _) in hyperas_names(tree).items() if name == "conditional"}
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    for name in sorted(names & used - module_names):
+def conditional_helper(index: ModuleIndex, module_names: set[str]) -> tuple[str, str] | None:
+    """(name, definition) for hyperas's `conditional`, the identity, when the file imports it
+    (`from hyperas.distributions import conditional [as name]`, anywhere) and a function uses it."""
+    names = {bound for bound, (name, _) in index.hyperas.items() if name == "conditional"}
+    for name in sorted(names & index.mentioned - module_names):
         text = (f"def {name}(value):\n"
                 f"    \"\"\"hyperas's conditional(): it returns its argument.\"\"\"\n"
                 f"    return value")
         return name, text
     return None
-
-
-def nested_hyperas_imports(tree: ast.Module) -> list[ast.stmt]:
-    """hyperas imports inside functions and classes (module-level ones are the reader's)."""
-    found = []
-    for stmt in tree.body:
-        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "hyperas":
-                found.append(node)
-            elif isinstance(node, ast.Import) and all(a.name.split(".")[0] == "hyperas" for a in node.names):
-                found.append(node)
-    return found
 
 
 def blank_statements(text: str, nodes: list[ast.stmt]) -> str:
@@ -499,14 +521,9 @@ def keep_best(calls: list[tuple[str, ast.Call]]) -> int | None:
 
 
 def search_call_warnings(calls: list[tuple[str, ast.Call]], chosen: ast.Call | None,
-                         tree: ast.Module | None = None) -> list[Diagnostic]:
+                         index: ModuleIndex) -> list[Diagnostic]:
     """best_ensemble / best_models, and the trials object of the chosen call."""
-    made = {}  # `trials = MongoTrials(...)` then `trials=trials`
-    for node in ast.walk(tree) if tree is not None else ():
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    made[target.id] = node.value
+    made = index.assigned_calls  # `trials = MongoTrials(...)` then `trials=trials`
     out = []
     for kind, call in calls:
         if kind != "minimize":
@@ -548,10 +565,10 @@ def argv_aliases(tree: ast.Module) -> set[str]:
             for a in n.names if a.name == "argv"}
 
 
-def hyperas_name_warnings(tree: ast.Module, used: set[str], module_names: set[str]) -> list[Diagnostic]:
+def hyperas_name_warnings(index: ModuleIndex, used: set[str], module_names: set[str]) -> list[Diagnostic]:
     """Names imported from hyperas (other than distributions and conditional) that carried code reads."""
     out = []
-    for bound, (name, node) in sorted(hyperas_names(tree).items()):
+    for bound, (name, node) in sorted(index.hyperas.items()):
         if bound in used and bound not in module_names and name not in DISTRIBUTION_NAMES | {"conditional", "optim"}:
             out.append(_warning(node, f"'{bound}' comes from hyperas, whose imports the script drops; "
                                       "the code that uses it fails",
