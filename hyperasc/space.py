@@ -96,7 +96,9 @@ def build_space(distributions: list[Distribution], program: Program) -> Space:
                     "bounds may use module-level names and the values data() returns; "
                     "options of a choice may use anything"))
             elif not program.star_import:
-                problems.append(Diagnostic(param.line, param.column, f"undefined name '{name}' in handle"))
+                problems.append(Diagnostic(param.line, param.column, f"undefined name '{name}' in handle",
+                                           "a bound may read module-level names, the values data() returns "
+                                           "(the model function's parameters) and data()'s local variables"))
     if problems:
         raise CompileError(problems)
     ordered_data = [n for n in program.model.params if n in used_data]
