@@ -132,6 +132,11 @@ def discover(
         hyperas_compat.handle_functions(written, {h.placeholder for h in handles}), written,
     )
     model_name = choice.name
+    own = hyperas_compat.call_for(calls, model_name)
+    if own is not None and (minimize is None or own is not calls[0][1]):
+        # --model-fn picked the model of a later optim.minimize: its data, algo and max_evals apply.
+        minimize = reader.minimize = _read_minimize(own, reader)
+        data_name = data_fn or minimize.data or _first(reader.functions, ("data",))
     if model_name is None:
         raise error(1, 1, "no model function found",
                     "name it create_model or model, call optim.minimize(model=...), or pass --model-fn")

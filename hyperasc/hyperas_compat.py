@@ -212,6 +212,11 @@ def search_calls(index: ModuleIndex, optim_names: set[str], minimize_names: set[
     return sorted(found, key=lambda item: (item[1].lineno, item[1].col_offset))
 
 
+def call_for(calls: list[tuple[str, ast.Call]], model: str | None) -> ast.Call | None:
+    """The first hyperas search call whose model= is `model`."""
+    return next((call for _, call in calls if model is not None and _keyword_name(call, "model") == model), None)
+
+
 def _keyword_name(call: ast.Call, name: str) -> str | None:
     for kw in call.keywords:
         if kw.arg == name and isinstance(kw.value, ast.Name):

@@ -226,6 +226,7 @@ def test_model_fn_picks_one_of_several(tmp_path):
     script = model_part(script_path.read_text())
     assert "def tree_model(" in script and "def linear_model(" not in script
     assert "max_depth" in script and '"C"' not in script
+    assert "max_evals=6," in script  # the defaults of tree_model's own optim.minimize call
 
 
 def test_several_candidates_without_a_call_list_their_lines(tmp_path):
