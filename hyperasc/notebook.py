@@ -14,6 +14,7 @@ import bisect
 import dataclasses
 import json
 import re
+import warnings
 from dataclasses import dataclass
 
 from .diagnostics import Diagnostic, error, render
@@ -56,7 +57,9 @@ def read_notebook(data: bytes) -> tuple[str, tuple[Cell, ...], tuple[Diagnostic,
     except ImportError:
         raise error(1, 1, "reading notebooks needs nbformat", "pip install 'hyperasc[notebook]'") from None
     try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat's own warnings (a missing cell id) are not the user's
+            notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         cells = list(notebook.cells)
     except Exception as exc:  # nbformat raises several validation error types
         raise error(1, 1, f"not a readable notebook: {str(exc).splitlines()[0] if str(exc) else exc}") from None
@@ -75,6 +78,8 @@ def read_notebook(data: bytes) -> tuple[str, tuple[Cell, ...], tuple[Diagnostic,
         parts.extend(body)
         parts.append("")
         line += len(body) + 2
+    if not found:
+        raise error(1, 1, "the notebook has no code cells", "write data() and the model function in code cells")
     return "\n".join(parts) + "\n", tuple(found), tuple(notes)
 
 

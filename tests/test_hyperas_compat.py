@@ -466,6 +466,8 @@ def test_notebook_error_about_the_whole_file_has_no_cell(tmp_path):
     (b'{"cells": [1, 2,]}', ":1:17: error: not a notebook: the file is not JSON"),
     (b'{"nbformat": 4}', ":1:1: error: not a notebook: JSON without a 'cells' list"),
     (b"[1, 2]", ":1:1: error: not a notebook: JSON without a 'cells' list"),
+    (b'{"cells": [{"cell_type": "markdown", "metadata": {}, "source": "hi"}], "metadata": {}, '
+     b'"nbformat": 4, "nbformat_minor": 4}', ":1:1: error: the notebook has no code cells"),
 ])
 def test_a_file_that_is_not_notebook_json_is_a_clear_error(tmp_path, content, message):
     pytest.importorskip("nbformat")
