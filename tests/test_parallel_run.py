@@ -122,6 +122,7 @@ def test_list_devices_says_what_gpus_all_would_use(monkeypatch, capsys):
 # -- runs -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the compiled script
 def test_parallel_rand_runs_the_sequential_configurations_with_devices_recorded(tmp_path):
     script = compile_model(tmp_path, PINNED_MODEL)
     common = ["--algo", "rand", "--max-evals", "8", "--seed", "4", "--quiet"]
@@ -142,6 +143,7 @@ def test_parallel_rand_runs_the_sequential_configurations_with_devices_recorded(
     assert json.loads((tmp_path / "one" / "run.json").read_text()).get("parallel") is None
 
 
+@pytest.mark.slow  # runs the compiled script
 def test_parallel_keeps_every_slot_busy(tmp_path):
     script = compile_model(tmp_path, PINNED_MODEL)
     out = tmp_path / "run"
@@ -289,3 +291,29 @@ def test_keras_trials_in_parallel_are_deterministic_and_keep_the_best_model(tmp_
         info = json.loads((out / "run.json").read_text())
         assert info["deterministic"] == "tensorflow"
     assert losses[0] == losses[1]
+
+
+def child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and ps --ppid")
+def test_a_sigkilled_worker_supervisor_takes_its_workers_with_it(tmp_path, mongo_server):
+    script = compile_model(tmp_path, PINNED_MODEL)
+    supervisor = subprocess.Popen(
+        [sys.executable, str(script), "worker", "--mongo", mongo_server.url("orphans"), "--exp-key", "k",
+         "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while len(child_pids(supervisor.pid)) < 2:
+        assert time.time() < deadline and supervisor.poll() is None, "the workers did not start"
+        time.sleep(0.1)
+    workers = child_pids(supervisor.pid)
+    time.sleep(2)  # the workers are past their imports, polling the database
+    assert all(alive(p) for p in workers)
+    supervisor.send_signal(signal.SIGKILL)
+    supervisor.wait()
+    assert wait_gone(workers, 5.0) == []

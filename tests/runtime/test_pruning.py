@@ -599,3 +599,51 @@ def test_search_pruning_from_the_options(tmp_path):
     assert (setup.rule.warmup, setup.rule.startup, setup.rule.eta) == (2, 3, 4)
     assert pruning.shipped_pruning(None, object(), "key") is None
     assert pruning.shipped_pruning(setup.config, None, "key") is None
+
+
+@pytest.mark.slow
+def test_trial_scope_records_a_pruned_trial_and_never_saves_its_model(tmp_path):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keras = pytest.importorskip("keras")
+    from sklearn.datasets import load_digits
+
+    from hyperasc.runtime.run_directory import RunDirectory
+    from hyperasc.runtime.trial import TrialScope, evaluate_trial
+
+    x, y = load_digits(return_X_y=True)
+    x = x / 16.0
+    # Completed trials whose validation loss never went below 3: a rate of
+    # 0.1 (about 2 after one epoch) is fine, a rate of 50 (above 20) is not.
+    store = completed_store(tmp_path, {tid: [3.0] * 4 for tid in range(5)})
+    run = RunDirectory(str(tmp_path / "run"))
+    os.makedirs(run.path)
+    saved = (TrialScope.run, TrialScope.run_seed, TrialScope.seeding)
+    saved += (TrialScope.process, TrialScope.pruning)
+    caught = []
+
+    def body(sampled):
+        model = digits_model(keras, sampled["rate"])
+        try:
+            model.fit(x, y, epochs=4, validation_split=0.25, verbose=0)
+        except pruning.TrialPruned as exc:
+            caught.append(exc.step)
+            with pytest.raises(pruning.TrialPruned):
+                model.fit(x, y, epochs=1, verbose=0)  # trains nothing
+        return {"loss": -1.0, "status": "ok", "model": model}  # ignored when pruned
+
+    try:
+        TrialScope.configure(run, 0, True, None)
+        TrialScope.pruning = pruning.Pruning(store, "median", warmup=2, startup=5)
+        bad = evaluate_trial(body, {"rate": 50.0}, 7)
+        assert not os.path.exists(run.file("best_model.keras"))
+        good = evaluate_trial(body, {"rate": 0.1}, 8)
+    finally:
+        TrialScope.configure(*saved[:4])
+        TrialScope.pruning = saved[4]
+    assert caught == [2]
+    assert bad["status"] == "ok" and bad["pruned"] and bad["epochs"] == 2
+    assert bad["loss"] == pruning.pruned_loss(2, bad["curve"][-1])
+    assert bad["error"] is None and [len(h["loss"]) for h in bad["history"]] == [2]
+    assert good["status"] == "ok" and good["loss"] == -1.0 and "pruned" not in good
+    assert os.path.exists(run.file("best_model.keras"))  # the good trial's
+    assert {t: store.states()[t] for t in (7, 8)} == {7: PRUNED, 8: COMPLETE}
