@@ -11,7 +11,7 @@ line to PROGRESS so the benchmark can sample this process's memory.
 import json
 import sys
 
-from hyperopt import STATUS_OK, Trials, fmin, hp, tpe
+from hyperopt import STATUS_OK, fmin, hp, tpe
 from hyperopt.fmin import generate_trials_to_calculate
 from keras import layers, models
 from sklearn.datasets import load_digits

@@ -17,7 +17,6 @@ overstatement in every trial, so the growth is still right.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile

@@ -190,7 +190,7 @@ def test_warning_does_not_stop_compilation(tmp_path):
     assert re.match(rf"{re.escape(str(path))}:6:11: warning: .*exponents", result.stderr)
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00\x01\x02", b"def f(:\n", "x = {{unifrom(0, 1)}}\n".encode()])
+@pytest.mark.parametrize("data", [b"", b"\x00\x01\x02", b"def f(:\n", b"x = {{unifrom(0, 1)}}\n"])
 def test_errors_from_a_real_process(tmp_path, data):
     path = tmp_path / "bad.py"
     path.write_bytes(data)
