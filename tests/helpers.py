@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from hyperasc.source import read_source
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
+EXAMPLE = EXAMPLES / "digits_mlp.py"  # the Keras example most end-to-end tests search
 
 # A data() and model header most small test inputs share.
 PRELUDE = """\
@@ -66,6 +68,24 @@ def run_hyperasc(args: list[str], cwd: Path | str | None = None, input: bytes | 
         [sys.executable, "-m", "hyperasc", *args],
         cwd=cwd, input=input, capture_output=True, timeout=120,
     )
+
+
+def compile_model(tmp_path: Path, text: str | None = None, name: str = "model.py") -> Path:
+    """`hyperasc compile` (in this process) of EXAMPLE, or of `text` saved as tmp_path/name, to tmp_path/tune.py."""
+    if text is None:
+        source = EXAMPLE
+    else:
+        source = tmp_path / name
+        source.write_text(textwrap.dedent(text))
+    script = tmp_path / "tune.py"
+    result = invoke(["compile", str(source), "-o", str(script)])
+    assert result.exit_code == 0, result.output
+    return script
+
+
+def records(run_dir: Path) -> list[dict]:
+    """The lines of a run directory's trials.jsonl, in file order."""
+    return [json.loads(line) for line in (Path(run_dir) / "trials.jsonl").read_text().splitlines()]
 
 
 def run_script(script: Path, out: Path, *extra: str, timeout: int = 300):

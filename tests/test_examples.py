@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import EXAMPLE_FILES, compile_text, invoke, run_script
+from helpers import records as trials
 
 def run_inline(text: str, tmp_path: Path, *args: str) -> Path:
     """Compile `text` (LOG in it becomes a file path), run the script; return the run directory."""
@@ -25,10 +26,6 @@ def log(tmp_path: Path) -> list:
     """What the model code wrote with note(): one record per call, across processes."""
     path = tmp_path / "log.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def trials(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
 
 
 PLACEMENTS = """\
@@ -90,6 +87,7 @@ def create_model(rows, num_classes):
 """
 
 
+@pytest.mark.slow  # runs the compiled script
 def test_handles_in_every_kind_of_place(tmp_path):
     out = run_inline(PLACEMENTS, tmp_path, "--max-evals", "8", "--seed", "3")
     records = trials(out)
@@ -121,6 +119,7 @@ def test_handles_in_every_kind_of_place(tmp_path):
     assert best["loss"] == min(r["loss"] for r in records)
 
 
+@pytest.mark.slow  # runs the compiled script
 def test_bare_float_loss_and_hyperas_dict(tmp_path):
     text = """\
     from hyperopt import STATUS_OK
@@ -138,6 +137,7 @@ def test_bare_float_loss_and_hyperas_dict(tmp_path):
     assert [r["loss"] for r in records] == pytest.approx([r["params"]["x"] ** 2 for r in records])
 
 
+@pytest.mark.slow  # runs the compiled script
 def test_minimize_defaults_drive_the_search(tmp_path):
     text = """\
     from hyperas import optim
@@ -163,6 +163,7 @@ def test_minimize_defaults_drive_the_search(tmp_path):
     assert json.loads((out / "run.json").read_text())["algo"] == "rand"
 
 
+@pytest.mark.slow  # runs the compiled script
 def test_nested_choice_values_are_real(tmp_path):
     text = """\
     def create_model():

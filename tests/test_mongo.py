@@ -12,15 +12,14 @@ import pickle
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "digits_mlp.py"
+from helpers import compile_model, records
+
 ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 # Each trial logs its start and end (with the worker's pid) to TRIAL_LOG, so a
@@ -49,17 +48,6 @@ def model():
 pytestmark = pytest.mark.slow
 
 
-def compile_model(tmp_path: Path, text: str | None = None) -> Path:
-    source = EXAMPLE
-    if text is not None:
-        source = tmp_path / "model.py"
-        source.write_text(textwrap.dedent(text))
-    script = tmp_path / "tune.py"
-    subprocess.run([sys.executable, "-m", "hyperasc", "compile", str(source), "-o", str(script)],
-                   check=True, capture_output=True, text=True)
-    return script
-
-
 class Processes:
     """Drivers and workers of one test; whatever is still running at the end is killed."""
 
@@ -86,7 +74,7 @@ class Processes:
         try:
             proc.wait(limit)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"{proc.args} still running after {limit} s:\n{proc.log_path.read_text()[-3000:]}")
+            raise AssertionError(f"{proc.args} still running after {limit} s:\n{proc.log_path.read_text()[-3000:]}") from None
         assert proc.returncode == 0, proc.log_path.read_text()[-3000:]
 
     def stop_all(self) -> None:
@@ -112,10 +100,6 @@ def processes(tmp_path):
     yield make
     for group in created:
         group.stop_all()
-
-
-def records(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "trials.jsonl").read_text().splitlines()]
 
 
 def trial_log(path: Path) -> list[dict]:

@@ -15,12 +15,13 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+import helpers
 
 pytestmark = pytest.mark.slow
 
@@ -67,13 +68,7 @@ GOOD = [point(0.1), point(0.1, folds=2)]
 
 
 def compile_model(tmp_path: Path) -> Path:
-    (tmp_path / "model.py").write_text(textwrap.dedent(MODEL))
-    script = tmp_path / "tune.py"
-    subprocess.run(
-        [sys.executable, "-m", "hyperasc", "compile", str(tmp_path / "model.py"), "-o", str(script)],
-        check=True, capture_output=True, text=True,
-    )
-    return script
+    return helpers.compile_model(tmp_path, MODEL)
 
 
 def write_points(tmp_path: Path, points: list[dict]) -> Path:
@@ -94,7 +89,7 @@ def run(script: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def records(out: Path) -> dict[int, dict]:
-    return {r["tid"]: r for r in map(json.loads, (out / "trials.jsonl").read_text().splitlines())}
+    return {r["tid"]: r for r in helpers.records(out)}
 
 
 def epochs_per_fit(record: dict) -> list[int]:

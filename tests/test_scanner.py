@@ -99,6 +99,9 @@ def test_short_handle_is_padded_not_shifted():
     out = substitute(text, handles)
     assert len(out) >= len(text)
     assert "(__hx0__" in out
+    # The code after the handle keeps its column, so positions in it need no mapping back.
+    assert out.index("; y = 1") == text.index("; y = 1")
+    assert out.splitlines()[0].endswith("; y = 1")
 
 
 def test_restore_column_maps_back_past_a_handle():

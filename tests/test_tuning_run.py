@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "digits_mlp.py"
+from helpers import EXAMPLE, compile_model, records
+
+# Every test here runs a compiled script in a subprocess: the full suite's, not the fast lane's.
+pytestmark = pytest.mark.slow
 
 # A quick model: a deterministic loss, optionally slowed down so a test can
 # interrupt it mid-trial.
@@ -56,20 +58,6 @@ def model():
 """
 
 
-def compile_model(tmp_path: Path, text: str | None = None, name: str = "model.py") -> Path:
-    if text is None:
-        source = EXAMPLE
-    else:
-        source = tmp_path / name
-        source.write_text(textwrap.dedent(text))
-    script = tmp_path / "tune.py"
-    subprocess.run(
-        [sys.executable, "-m", "hyperasc", "compile", str(source), "-o", str(script)],
-        check=True, capture_output=True, text=True,
-    )
-    return script
-
-
 def run(script: Path, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(
         [sys.executable, str(script), *args],
@@ -78,10 +66,6 @@ def run(script: Path, *args: str, env: dict | None = None, check: bool = True) -
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
-
-
-def records(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "trials.jsonl").read_text().splitlines()]
 
 
 def load_checkpoint(run_dir: Path):
@@ -171,20 +155,47 @@ def test_same_seed_same_search_and_other_seed_differs(tmp_path):
     assert params["a"] != params["c"]
 
 
+# A small Keras model that notes each trial's start, so a test can kill a search mid-training.
+KERAS_START_LOG_MODEL = """
+import os
+
+import numpy as np
+from keras import layers, models
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1000, 16)).astype("float32")
+    return x, (x.sum(axis=1) > 0).astype("int64")
+
+
+def model(x, y):
+    with open(os.environ["START_LOG"], "a") as f:
+        f.write("start\\n")
+    net = models.Sequential([layers.Input((16,)), layers.Dense({{choice([8, 16])}}, activation="relu"),
+                             layers.Dense(2, activation="softmax")])
+    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    fitted = net.fit(x, y, epochs=10, batch_size=16, validation_split=0.2, verbose=0)
+    return {"loss": fitted.history["val_loss"][-1], "status": "ok", "model": net}
+"""
+
+
 @pytest.mark.slow
 def test_sigkill_mid_trial_then_resume_loses_and_repeats_nothing(tmp_path):
-    script = compile_model(tmp_path)
+    script = compile_model(tmp_path, KERAS_START_LOG_MODEL)
     out = tmp_path / "run"
+    starts = tmp_path / "starts.log"
     args = [sys.executable, str(script), "--max-evals", "4", "--seed", "2", "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "START_LOG": str(starts)})
     wait_for_lines(out / "trials.jsonl", 2, proc)
-    time.sleep(0.7)  # well into the third trial's training
+    wait_for_lines(starts, 3, proc)  # the third trial started: its 10 epochs take far longer than a kill
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     finished = records(out)
     assert len(finished) == 2 and len(load_checkpoint(out).trials) == 2
 
-    run(script, *args[2:], "--resume")
+    run(script, *args[2:], "--resume", env={"START_LOG": str(starts)})
     resumed = records(out)
     assert [r["tid"] for r in resumed] == [0, 1, 2, 3]  # each trial once, none lost
     assert resumed[:2] == finished
@@ -241,7 +252,8 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, mode):
     for mode in modes[:-1]:
         assert by_mode[mode]["status"] == "fail" and by_mode[mode]["loss"] is None
     assert by_mode["ok"]["status"] == "ok" and by_mode["ok"]["loss"] == 1.0
-    assert "1 ok" in proc.stdout or "ok," in proc.stdout
+    ok = sum(r["status"] == "ok" for r in lines)
+    assert re.search(rf"^  trials +{ok} ok, {8 - ok} failed$", proc.stdout, re.M), proc.stdout
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ numpy and hyperopt at import time."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -85,24 +86,34 @@ def test_the_import_check_sees_module_level_and_nested_imports():
     ]
 
 
-def loaded_after(statement: str) -> set[str]:
-    code = f"import sys\n{statement}\nprint(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+# One fresh interpreter: the top-level packages loaded after run_files, then after the whole runtime.
+# pymongo and pyspark are made unimportable, as on a machine without them.
+LOADED = """
+import json, sys
+for name in ("pymongo", "pyspark", "bson", "gridfs"):
+    sys.modules[name] = None
+top = lambda: sorted({m.split(".")[0] for m, v in sys.modules.items() if v is not None})
+import hyperasc.runtime.run_files
+after_run_files = top()
+import hyperasc.runtime.search, hyperasc.runtime.mongo, hyperasc.runtime.spark
+print(json.dumps({"run_files": after_run_files, "runtime": top()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", LOADED], capture_output=True, text=True, check=True
     ).stdout
-    return set(out.split())
+    return {key: set(names) for key, names in json.loads(out).items()}
 
 
-def test_importing_the_runtime_needs_no_framework_pymongo_or_pyspark():
+def test_importing_the_runtime_needs_no_framework_pymongo_or_pyspark(loaded):
     # hyperopt imports pymongo and pyspark itself when they are installed; a local run needs neither.
-    blocked = "for m in ('pymongo', 'pyspark', 'bson', 'gridfs'): sys.modules[m] = None"
-    loaded = loaded_after(
-        f"{blocked}\nimport hyperasc.runtime.search, hyperasc.runtime.mongo, hyperasc.runtime.spark"
-    )
-    assert "hyperopt" in loaded
-    assert not loaded & {"keras", "tensorflow", "jax", "torch"}
+    assert "hyperopt" in loaded["runtime"]
+    assert not loaded["runtime"] & {"keras", "tensorflow", "jax", "torch"}
 
 
-def test_reading_run_files_needs_no_hyperopt():
-    loaded = loaded_after("import hyperasc.runtime.run_files")
-    assert "hyperopt" not in loaded and "numpy" not in loaded
+def test_reading_run_files_needs_no_hyperopt(loaded):
+    assert "hyperasc" in loaded["run_files"]
+    assert "hyperopt" not in loaded["run_files"] and "numpy" not in loaded["run_files"]
