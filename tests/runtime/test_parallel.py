@@ -289,8 +289,8 @@ def test_timeout_starts_no_trial_after_it():
     elapsed = time.time() - started
     assert 2 <= len(trials.trials) <= 8
     assert trials.unfinished_tids() == []  # running ones finished, queued ones dropped
-    assert max(r["began"] for r in trials.results) < started + 1.2 + 0.3
-    assert elapsed < 3.0
+    assert max(r["began"] for r in trials.results) < started + 1.2 + 0.5  # a poll, under load
+    assert elapsed < 4.0
 
 
 def test_loss_threshold_stops_the_search():
