@@ -5,6 +5,8 @@ import sys
 
 import hyperopt
 
+from .parallel import LocalTrials
+
 
 def open_spark_trials(run, args, app_name, previous):
     """SparkTrials on local[N], or on the cluster that SPARK_MASTER or spark-submit names.
@@ -31,7 +33,13 @@ def open_spark_trials(run, args, app_name, previous):
 
 
 class SparkSearchTrials(hyperopt.SparkTrials):
-    """SparkTrials that shows SearchLog the trials that finish after its last check."""
+    """SparkTrials that shows SearchLog the trials that finish after its last check.
+
+    New trial ids fill the gaps a killed run left, as in a local run: hyperopt
+    numbers from the count of ids, which would hand out a used one.
+    """
+
+    new_trial_ids = LocalTrials.new_trial_ids
 
     def fmin(self, *args, early_stop_fn=None, **kwargs):
         result = super().fmin(*args, early_stop_fn=early_stop_fn, **kwargs)

@@ -85,3 +85,13 @@ def test_open_spark_trials_continues_a_run_on_local_spark(tmp_path, monkeypatch)
     )
     best = json.loads((tmp_path / "best.json").read_text())
     assert best["loss"] == min(r["loss"] for r in lines)
+
+
+def test_spark_trial_ids_fill_the_gaps_a_killed_run_left():
+    import types
+
+    from hyperasc.runtime.spark import SparkSearchTrials
+
+    resumed = types.SimpleNamespace(_ids={0, 1, 3})  # trial 2 was running when the run died
+    assert SparkSearchTrials.new_trial_ids(resumed, 2) == [2, 4]
+    assert resumed._ids == {0, 1, 2, 3, 4}
