@@ -88,14 +88,26 @@ def loss_of(params: dict) -> float:
     return params["units"] / 32 + (params["rate"] or 0) + params["x"] ** 2
 
 
+# TrialScope's class-level configuration as the module defines it (run, seed, process, pruning...).
+SCOPE_DEFAULTS = {
+    name: value
+    for name, value in vars(TrialScope).items()
+    if not name.startswith("_")
+    and not callable(value)
+    and not isinstance(value, (classmethod, staticmethod))
+}
+
+
 @pytest.fixture(autouse=True)
 def fresh_trial_scope():
-    """TrialScope keeps its configuration on the class: each test starts from the defaults."""
-    TrialScope.configure(None, 0, True, None)
+    """TrialScope keeps its configuration on the class: each test starts from, and leaves, the defaults."""
+    for name, value in SCOPE_DEFAULTS.items():
+        setattr(TrialScope, name, value)
     yield
     if TrialScope.process is not None:
         TrialScope.process.stop()
-    TrialScope.configure(None, 0, True, None)
+    for name, value in SCOPE_DEFAULTS.items():
+        setattr(TrialScope, name, value)
 
 
 @pytest.fixture(autouse=True, scope="module")
