@@ -92,6 +92,8 @@ def test_spark_trial_ids_fill_the_gaps_a_killed_run_left():
 
     from hyperasc.runtime.spark import SparkSearchTrials
 
-    resumed = types.SimpleNamespace(_ids={0, 1, 3})  # trial 2 was running when the run died
+    resumed = types.SimpleNamespace(
+        _ids={0, 1, 3}
+    )  # trial 2 was running when the run died
     assert SparkSearchTrials.new_trial_ids(resumed, 2) == [2, 4]
     assert resumed._ids == {0, 1, 2, 3, 4}
