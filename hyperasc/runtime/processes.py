@@ -1,8 +1,17 @@
 """Forked trial processes, and children that never outlive their parent."""
 
+import ctypes
 import os
 import signal
 import sys
+
+# Loaded in the parent: a child between fork and exec (subprocess's
+# preexec_fn) must not import or load anything, or it can deadlock on a lock
+# another thread of the parent held at the fork.
+try:
+    _LIBC = ctypes.CDLL(None)
+except OSError:  # not a POSIX C library: no parent-death signal
+    _LIBC = None
 
 
 class ForkedWorker:
@@ -87,11 +96,8 @@ def die_with_parent(parent_pid=None):
 
     If the parent died before the request took effect, exit at once.
     """
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    prctl = getattr(_LIBC, "prctl", None)  # Linux only
+    if prctl is not None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
