@@ -69,6 +69,14 @@ def parse_args(script, argv=None):
         help="with --resume, accept a --seed other than the run's",
     )
     add(
+        "--keep-best",
+        type=int,
+        default=None,
+        metavar="K",
+        help="keep the models of the K best trials as models/trial-<tid>.keras "
+        f"(default: {script.keep_best})",
+    )
+    add(
         "--points",
         default=None,
         metavar="FILE",
@@ -191,6 +199,8 @@ def parse_args(script, argv=None):
     args = parser.parse_args(argv)
     for message in search_arg_errors(args):
         parser.error(message)
+    if args.keep_best is None:  # the model file's default; remote workers keep none
+        args.keep_best = 0 if args.mongo or args.spark else script.keep_best
     args.slots = None  # the trial processes of --parallel and --gpus
     if args.parallel or args.gpus:
         try:
@@ -262,6 +272,10 @@ def search_arg_errors(args):
         yield "--prune-eta must be at least 2"
     if args.prune != "none" and args.spark:
         yield "--prune needs trials that share their curves: run them here or with --mongo, not --spark"
+    if args.keep_best is not None and args.keep_best < 0:
+        yield "--keep-best must not be negative"
+    if args.keep_best and (args.mongo or args.spark):
+        yield "--keep-best keeps models of trials run on this machine, not with --mongo or --spark"
     if args.parallel is not None and args.parallel < 1:
         yield "--parallel must be at least 1"
     if args.parallel or args.gpus:

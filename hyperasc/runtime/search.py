@@ -54,7 +54,7 @@ class Search:
         Nothing is written before every check has passed.
         """
         args, parameters = self.args, self.script.parameters
-        run = RunDirectory(args.out)
+        run = RunDirectory(args.out, args.keep_best)
         points = read_points(parameters, args.points)
         resume = args.resume or bool(args.mongo and restarted_driver(run, args))
         args.seed = run.check_start(resume, parameters, args.seed, args.reseed)
