@@ -110,7 +110,7 @@ def render(program: Program, space: Space, sha256: str, target: Target, prefix: 
         "script_name": target.script_name,
         "future_imports": program.future_imports,
         "user_imports": program.imports,
-        "helpers": [fill(s.text, replacements) for s in program.helpers],
+        "helpers": [fill(s.text, replacements, program.placeholders) for s in program.helpers],
         "data_function": program.data.text if program.data else None,
         "data_name": program.data.name if program.data else None,
         "data_args": _data_args(minimize.data_args if minimize else None),
@@ -130,7 +130,7 @@ def render(program: Program, space: Space, sha256: str, target: Target, prefix: 
             for p in space.top_level
         ],
         "parameter_lines": [_literal(_describe(p, space)) for p in space.parameters],
-        "model_function": fill(program.model.text, replacements),
+        "model_function": fill(program.model.text, replacements, program.placeholders),
         "model_name": program.model.name,
     }
     return _environment().get_template("tune.py.jinja").render(context)
