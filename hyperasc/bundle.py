@@ -9,6 +9,7 @@ The bundle binds one module-level name, RUNTIME_NAME.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 from . import __version__
@@ -32,17 +33,19 @@ def runtime_sources() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def runtime_bundle() -> str:
-    """The bundle's text, black-formatted, ending with END_MARKER."""
-    import black
+    """The bundle's text, ending with END_MARKER.
 
+    It is written the way black writes it (tests check that black leaves it
+    alone), so compiling never runs black over the runtime's few thousand
+    lines.
+    """
     from .codegen import template_dir
 
     loader = (template_dir() / "runtime_bundle.py").read_text(encoding="utf-8")
-    entries = "".join(f"        {name!r}: {source_literal(text)},\n" for name, text in runtime_sources().items())
-    filled = _replace_line(loader, "    VERSION = None", f"    VERSION = {__version__!r}\n")
+    entries = "".join(f"        {json.dumps(name)}: {source_literal(text)},\n" for name, text in runtime_sources().items())
+    filled = _replace_line(loader, "    VERSION = None", f"    VERSION = {json.dumps(__version__)}\n")
     filled = _replace_line(filled, "    SOURCES = {}", "    SOURCES = {\n" + entries + "    }\n")
-    text = MARKER + "\n\n" + filled
-    return black.format_str(text, mode=black.Mode()) + "\n\n" + END_MARKER
+    return MARKER + "\n\n" + filled + "\n\n" + END_MARKER
 
 
 def source_literal(text: str) -> str:
