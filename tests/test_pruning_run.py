@@ -229,3 +229,18 @@ def test_two_mongodb_workers_prune_against_each_other_s_curves(tmp_path, mongo_s
     assert {tid: doc["state"] for tid, doc in curves.items()} == {
         0: "complete", 1: "complete", 2: "pruned", 3: "pruned"}
     assert curves[2]["values"] == found[2]["curve"]
+
+
+def test_parallel_trial_processes_prune_against_each_other(tmp_path):
+    script = compile_model(tmp_path)
+    points = write_points(tmp_path, [*GOOD, point(50.0, epochs=30), point(50.0, epochs=30)])
+    out = tmp_path / "run"
+    # Two trials at a time: a bad trial starts while a good one still runs,
+    # and is stopped once both good trials completed in the other processes.
+    run(script, "--out", str(out), "--max-evals", "4", "--points", str(points), "--parallel", "2",
+        "--prune", "asha", "--prune-warmup", "1", "--prune-eta", "2", "--prune-startup", "2", "--quiet")
+    found = records(out)
+    assert [found[t]["status"] for t in range(4)] == ["ok", "ok", "pruned", "pruned"]
+    # ASHA's rungs are at 1, 2, 4, 8, 16 epochs with eta 2.
+    assert all(found[t]["epochs"] in (1, 2, 4, 8, 16) for t in (2, 3))
+    assert_never_best(out, found)
