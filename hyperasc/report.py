@@ -54,6 +54,11 @@ class Trial:
     start: datetime | None
     end: datetime | None
     history: list[dict[str, list[float]]]
+    epochs: int | None = None  # a pruned trial: the epochs it trained
+
+    @property
+    def pruned(self) -> bool:
+        return self.status == "pruned"
 
     @property
     def ok(self) -> bool:
@@ -129,6 +134,7 @@ def _trial(obj: dict[str, Any]) -> Trial:
         start=_timestamp(obj.get("start")),
         end=_timestamp(obj.get("end")),
         history=_history(obj.get("history")),
+        epochs=int(obj["epochs"]) if _number(obj.get("epochs")) is not None else None,
     )
 
 
@@ -251,8 +257,25 @@ def _empty(ax: Any, text: str) -> None:
 
 
 def _failed_note(run: Run) -> str:
-    n = sum(not t.ok for t in run.trials)
+    n = sum(not t.ok and not t.pruned for t in run.trials)
     return f" ({n} failed trial{'s' * (n != 1)} not shown)" if n else ""
+
+
+def epochs_saved(run: Run) -> tuple[int, int] | None:
+    """(pruned trials, epochs they did not train) by --prune, or None without pruning.
+
+    A pruned trial would have trained as long as the completed trials did:
+    the median of their epochs, as their histories record them.
+    """
+    pruned = [t for t in run.trials if t.pruned]
+    if not pruned:
+        return None
+    lengths = sorted(len(_curve(t, "loss")) for t in run.trials if t.ok and _curve(t, "loss"))
+    if not lengths:
+        return len(pruned), 0
+    typical = lengths[len(lengths) // 2]
+    trained = [t.epochs if t.epochs is not None else len(_curve(t, "loss")) for t in pruned]
+    return len(pruned), sum(max(typical - n, 0) for n in trained)
 
 
 def plot_loss(run: Run, mpl: Any) -> Plot:
@@ -371,7 +394,8 @@ def _curve(trial: Trial, metric: str) -> list[float]:
 
 
 def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
-    metrics = [m for m in ("loss", "val_loss") if any(_curve(t, m) for t in run.trials if t.ok)]
+    pruned = [t for t in run.trials if t.pruned]
+    metrics = [m for m in ("loss", "val_loss") if any(_curve(t, m) for t in run.trials if t.ok or t.pruned)]
     if not metrics:
         return None
     fig = _figure(mpl, (7.0, 3.6 * len(metrics)))
@@ -380,6 +404,13 @@ def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
     ranked = sorted(ok, key=lambda t: t.loss)
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(len(metrics), 1, i + 1)
+        # Pruned trials: dashed grey, ending with a cross at the epoch they were stopped.
+        for n, t in enumerate(pruned):
+            ys = _curve(t, metric)
+            if ys:
+                ax.plot(range(1, len(ys) + 1), ys, ls="--", color="0.55", lw=0.9, alpha=0.8, zorder=1,
+                        label="pruned" if n == 0 else None)
+                ax.plot([len(ys)], [ys[-1]], marker="x", color="0.35", markersize=5, zorder=1)
         # Color by rank of final loss (dark = good); the best trial is drawn on top.
         for rank, t in reversed(list(enumerate(ranked))):
             ys = _curve(t, metric)
@@ -394,7 +425,7 @@ def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(f"{metric} per epoch, one line per trial" + (_failed_note(run) if i == 0 else ""))
-        if best is not None and _curve(best, metric):
+        if (best is not None and _curve(best, metric)) or any(_curve(t, metric) for t in pruned):
             ax.legend(loc="upper right", fontsize="small")
     return Plot("learning_curves.png", "Learning curves", _png(fig))
 
@@ -451,7 +482,7 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
         cells = [(_display(t.tid), _sort_key(t.tid)), (t.status, t.status),
                  (_display(t.loss), _sort_key(t.loss)), (_display(t.duration), _sort_key(t.duration))]
         cells += [(_display(t.params.get(n)), _sort_key(t.params.get(n))) for n in names]
-        rows.append({"cells": cells, "error": t.error, "ok": t.ok, "best": t is best})
+        rows.append({"cells": cells, "error": t.error, "ok": t.ok, "pruned": t.pruned, "best": t is best})
     provenance = []
     for key in ("model", "script", "started", "algo", "seed", "max_evals", "backend", "devices", "argv",
                 "hyperasc_version"):
@@ -465,6 +496,8 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
     model_path = model.get("path") if isinstance(model, dict) else None
     versions = info.get("versions")
     n_ok = sum(t.ok for t in run.trials)
+    n_pruned = sum(t.pruned for t in run.trials)
+    saved = epochs_saved(run)
     losses = {t.tid: t.loss for t in run.trials}
     html = template.render(
         title=f"hyperasc report: {model_path or run.run_dir.resolve().name}",
@@ -474,7 +507,8 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
         space=[{"name": n, "distribution": spec.get("distribution", ""),
                 "args": ", ".join(map(str, spec.get("options") or spec.get("args") or []))}
                for n, spec in run.space.items()],
-        n_trials=len(run.trials), n_ok=n_ok, n_failed=len(run.trials) - n_ok,
+        n_trials=len(run.trials), n_ok=n_ok, n_pruned=n_pruned, n_failed=len(run.trials) - n_ok - n_pruned,
+        epochs_saved=None if saved is None else saved[1],
         max_evals=info.get("max_evals"), notes=run.notes,
         best=None if best is None else {
             "tid": _display(best.tid), "loss": _display(best.loss),

@@ -438,3 +438,34 @@ def test_report_of_a_real_search(tmp_path):
     assert_self_contained(page)
     sources = {attrs.get("src") for tag, attrs in page.tags if tag == "img"}
     assert len([s for s in sources if s and s.startswith("data:image/png;base64,")]) == len(pngs)
+
+
+def pruned_trial(tid: int, epochs: int) -> dict:
+    """A trials.jsonl record of a trial --prune stopped after `epochs` epochs."""
+    record = make_trial(tid, epochs=epochs)
+    record.update({"status": "pruned", "loss": None, "pruned": True, "epochs": epochs,
+                   "curve": record["history"][0]["val_loss"], "prune_metric": "val_loss"})
+    return record
+
+
+def test_pruned_trials_are_counted_drawn_apart_and_their_saved_epochs_reported(tmp_path):
+    trials = [make_trial(t, epochs=10) for t in range(5)] + [pruned_trial(5, 1), pruned_trial(6, 3)]
+    run_dir = make_run(tmp_path / "run", trials)
+    run = report.read_run(run_dir)
+    assert [t.tid for t in run.trials if t.pruned] == [5, 6]
+    assert report.epochs_saved(run) == (2, (10 - 1) + (10 - 3))
+    write_report(run_dir, fmt="all")
+    html = (run_dir / "report" / "report.html").read_text()
+    assert "5 ok, 2 pruned, 0 failed." in html
+    assert "Pruning saved about 16 epochs" in html
+    assert html.count('<tr class="pruned">') == 2
+    # The learning curves differ from a run without the pruned trials: they are drawn.
+    without = make_run(tmp_path / "plain", trials[:5])
+    write_report(without, fmt="png")
+    assert (run_dir / "report" / "learning_curves.png").read_bytes() != (
+        without / "report" / "learning_curves.png").read_bytes()
+
+
+def test_a_run_without_pruning_reports_no_saved_epochs(tmp_path):
+    run = report.read_run(make_run(tmp_path / "run", standard_trials()))
+    assert report.epochs_saved(run) is None
