@@ -115,3 +115,20 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", inputs(), ids=lambda p: p.stem)
+def test_one_trial_of_each_golden_input_runs(path, tmp_path):
+    import json
+
+    from helpers import run_script
+
+    relative = path.relative_to(ROOT).as_posix()
+    flags = FLAGS.get(path.stem, {})
+    script, _ = compile_source(read_source(relative, path.read_bytes()), Target(relative, "hyperasc compile"), **flags)
+    (tmp_path / "tune.py").write_text(script)
+    result = run_script(tmp_path / "tune.py", tmp_path / "run", "--max-evals", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / "run" / "trials.jsonl").read_text().splitlines()[0])
+    assert record["status"] == "ok", record["error"]

@@ -13,7 +13,7 @@ def base_width():
 
 def block(model):
     # A helper with a handle: its value comes from the current trial.
-    model.add(layers.Dense(base_width(), activation={{choice(['relu', 'elu'])}}))
+    model.append(layers.Dense(base_width(), activation={{choice(['relu', 'elu'])}}))
 
 
 def load():
