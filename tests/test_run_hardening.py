@@ -176,3 +176,34 @@ def test_unexpected_errors_are_one_line_unless_debug_is_asked(tmp_path):
     debug = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "run2"), "--debug", "--quiet"],
                            capture_output=True, text=True, timeout=120)
     assert "Traceback" in debug.stderr and debug.returncode != 0
+
+
+def test_a_refused_mongodb_password_is_one_line(tmp_path):
+    import pymongo
+
+    from conftest import MongoServer, secantusdb_server
+
+    server = MongoServer(secantusdb_server(), tmp_path / "data", tmp_path / "server.log")
+    server.start()
+    try:  # provision a user, then restart the server requiring authentication
+        client = pymongo.MongoClient("127.0.0.1", server.port)
+        client["db"].command("createUser", "alice", pwd="right", roles=["readWrite"])
+        client.close()
+    finally:
+        server.stop()
+    launcher = server.launcher
+    server.launcher = tmp_path / "secantusd-auth"
+    server.launcher.write_text(f'#!/bin/sh\nexec {launcher} --auth "$@"\n')
+    server.launcher.chmod(0o755)
+    server.start()
+    try:
+        script = script_for(tmp_path)
+        result = run_script(script, tmp_path / "run", "--mongo", f"mongo://alice:wrong@127.0.0.1:{server.port}/db/jobs",
+                            "--exp-key", "e1", timeout=120)
+    finally:
+        server.stop()
+    assert result.returncode == 1
+    assert f"MongoDB at mongo://alice:***@127.0.0.1:{server.port}/db/jobs refused the user name or password" in result.stderr
+    assert "wrong" not in result.stderr
+    no_traceback(result)
+    assert len(result.stderr.strip().splitlines()) == 1
