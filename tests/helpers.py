@@ -95,3 +95,22 @@ def run_script(script: Path, out: Path, *extra: str, timeout: int = 300):
         [sys.executable, str(script), "--out", str(out), "--quiet", *extra],
         capture_output=True, text=True, timeout=timeout, env=env, cwd=script.parent,
     )
+
+
+# A quick model: a deterministic loss, optionally slowed down so a test can
+# interrupt it mid-trial.
+QUICK_MODEL = """
+import os
+import time
+
+
+def data():
+    return 3.0
+
+
+def model(offset):
+    x = {{uniform(-5, 5)}}
+    kind = {{choice(["a", "b", "c"])}}
+    time.sleep(float(os.environ.get("TRIAL_SLEEP", "0")))
+    return (x - offset) ** 2 + {"a": 0, "b": 1, "c": 2}[kind]
+"""

@@ -18,25 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import compile_text, run_script
+from helpers import QUICK_MODEL, compile_text, run_script
 
 pytestmark = pytest.mark.slow
 
-MODEL = """
-import os
-import time
-
-
-def data():
-    return 3.0
-
-
-def model(offset):
-    x = {{uniform(-5, 5)}}
-    kind = {{choice(["a", "b", "c"])}}
-    time.sleep(float(os.environ.get("TRIAL_SLEEP", "0")))
-    return (x - offset) ** 2 + {"a": 0, "b": 1, "c": 2}[kind]
-"""
+MODEL = QUICK_MODEL  # a deterministic loss; TRIAL_SLEEP slows it down
 
 
 def script_for(tmp_path: Path, text: str = MODEL, name: str = "tune.py") -> Path:

@@ -18,28 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import EXAMPLE, compile_model, records
+from helpers import EXAMPLE, QUICK_MODEL, compile_model, records
 
 # Every test here runs a compiled script in a subprocess: the full suite's, not the fast lane's.
 pytestmark = pytest.mark.slow
-
-# A quick model: a deterministic loss, optionally slowed down so a test can
-# interrupt it mid-trial.
-QUICK_MODEL = """
-import os
-import time
-
-
-def data():
-    return 3.0
-
-
-def model(offset):
-    x = {{uniform(-5, 5)}}
-    kind = {{choice(["a", "b", "c"])}}
-    time.sleep(float(os.environ.get("TRIAL_SLEEP", "0")))
-    return (x - offset) ** 2 + {"a": 0, "b": 1, "c": 2}[kind]
-"""
 
 FAILING_MODEL = """
 def model():

@@ -118,3 +118,21 @@ def frozen_heap():
     what it costs in a script."""
     gc.freeze()
     yield
+
+
+def rand_search(trials, max_evals: int, seed: int = 0, fn=None, early_stop_fn=None):
+    """hyperopt's fmin with random search over make_space(), recording into `trials`."""
+    import hyperopt
+    import numpy as np
+
+    hyperopt.fmin(
+        loss_of if fn is None else fn,
+        make_space(),
+        algo=hyperopt.rand.suggest,
+        max_evals=max_evals,
+        trials=trials,
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+        early_stop_fn=early_stop_fn,
+    )
+    return trials

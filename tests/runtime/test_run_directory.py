@@ -25,24 +25,14 @@ from hyperasc.runtime.run_directory import (
 from hyperasc.runtime.script import Script
 from hyperasc.runtime.search_log import SearchLog
 
-from .conftest import PARAMETERS, loss_of, make_space
+from .conftest import PARAMETERS, loss_of, make_space, rand_search
 
 
 def finished_search(run: RunDirectory, max_evals: int = 6) -> hyperopt.Trials:
     """A real search over PARAMETERS' space, recorded in `run` as tune.py does."""
     trials = run.open(resume=False)
     log = SearchLog(run, trials, make_space(), PARAMETERS)
-    hyperopt.fmin(
-        loss_of,
-        make_space(),
-        algo=hyperopt.rand.suggest,
-        max_evals=max_evals,
-        trials=trials,
-        rstate=np.random.default_rng(1),
-        show_progressbar=False,
-        early_stop_fn=log.after_trial,
-    )
-    return trials
+    return rand_search(trials, max_evals, 1, early_stop_fn=log.after_trial)
 
 
 def provenance_args(**overrides) -> argparse.Namespace:

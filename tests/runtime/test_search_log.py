@@ -7,14 +7,13 @@ import os
 import pickle
 
 import hyperopt
-import numpy as np
 import pytest
 
 from hyperasc.runtime.run_directory import RunDirectory
 from hyperasc.runtime.search_log import SearchLog, last_line
 from hyperasc.runtime.trial import TrialScope, run_trial
 
-from .conftest import PARAMETERS, loss_of, make_space
+from .conftest import PARAMETERS, loss_of, make_space, rand_search
 
 
 def lines(path) -> list[dict]:
@@ -30,16 +29,7 @@ def search(
     TrialScope.configure(run, 0)
     log = SearchLog(run, trials, make_space(), PARAMETERS, early_stop)
     try:
-        hyperopt.fmin(
-            lambda params: run_trial(fn, params, None),
-            make_space(),
-            algo=hyperopt.rand.suggest,
-            max_evals=max_evals,
-            trials=trials,
-            rstate=np.random.default_rng(2),
-            show_progressbar=False,
-            early_stop_fn=log.after_trial,
-        )
+        rand_search(trials, max_evals, 2, lambda params: run_trial(fn, params, None), log.after_trial)
     except hyperopt.exceptions.AllTrialsFailed:
         pass
     return log, trials
@@ -117,17 +107,7 @@ def test_trial_record_of_a_trial_hyperopt_marked_as_error_and_extra_keys():
 
 
 def search_in_memory(max_evals):
-    trials = hyperopt.Trials()
-    hyperopt.fmin(
-        loss_of,
-        make_space(),
-        algo=hyperopt.rand.suggest,
-        max_evals=max_evals,
-        trials=trials,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
-    return None, trials
+    return None, rand_search(hyperopt.Trials(), max_evals)
 
 
 def test_best_ignores_failed_and_pruned_trials(tmp_path):

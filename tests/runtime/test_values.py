@@ -19,23 +19,13 @@ from hyperasc.runtime.values import (
     real_values,
 )
 
-from .conftest import PARAMETERS, loss_of, make_space
+from .conftest import PARAMETERS, make_space, rand_search
 
 BY_NAME = {p["name"]: p for p in PARAMETERS}
 
 
 def searched(max_evals: int = 30) -> hyperopt.Trials:
-    trials = hyperopt.Trials()
-    hyperopt.fmin(
-        loss_of,
-        make_space(),
-        algo=hyperopt.rand.suggest,
-        max_evals=max_evals,
-        trials=trials,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
-    return trials
+    return rand_search(hyperopt.Trials(), max_evals)
 
 
 def test_jsonable_turns_numpy_and_containers_into_plain_json():
