@@ -185,11 +185,7 @@ def upgrade_command(model: str, out: str | None, in_place: bool, show_diff: bool
         _fail("use one of -o OUT, --in-place and --diff")
     if in_place and model == "-":
         _fail("--in-place needs a file, not stdin")
-    try:
-        data = sys.stdin.buffer.read() if model == "-" else Path(model).read_bytes()
-    except OSError as exc:
-        _fail(f"cannot read {model}: {exc.strerror or exc}")
-    path = "<stdin>" if model == "-" else model
+    path, data = _read_bytes(model)
     try:
         result = upgrade_file(path, data)
     except UpgradeError as exc:
@@ -244,12 +240,17 @@ def _write_bytes_atomically(out: Path, data: bytes) -> None:
         _fail(f"cannot write {out}: {exc.strerror or exc}")
 
 
-def _read(model: str) -> Source:
+def _read_bytes(model: str) -> tuple[str, bytes]:
+    """(the name diagnostics use, the bytes) of MODEL, a path or '-' for stdin."""
     try:
         data = sys.stdin.buffer.read() if model == "-" else Path(model).read_bytes()
     except OSError as exc:
         _fail(f"cannot read {model}: {exc.strerror or exc}")
-    path = "<stdin>" if model == "-" else model
+    return ("<stdin>" if model == "-" else model), data
+
+
+def _read(model: str) -> Source:
+    path, data = _read_bytes(model)
     try:
         return read_source(path, data)
     except CompileError as exc:
