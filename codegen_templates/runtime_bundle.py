@@ -8,10 +8,16 @@ class __hyperasc_runtime__:
 
     VERSION = None  # filled in by hyperasc
     SOURCES = {}  # filled in by hyperasc: module name -> source text
+    loaded = None  # the `search` module, once load() has imported it
 
     @classmethod
     def load(cls):
-        """The runtime's `search` module, imported once per process."""
+        """The runtime's `search` module, imported once per process.
+
+        Each trial calls this; after the first call it only returns `loaded`.
+        """
+        if cls.loaded is not None:
+            return cls.loaded
         import hashlib
         import importlib
         import importlib.abc
@@ -51,7 +57,8 @@ class __hyperasc_runtime__:
 
             sys.meta_path.append(Loader())
             importlib.import_module(package).BUNDLE = cls
-        return importlib.import_module(package + ".search")
+        cls.loaded = importlib.import_module(package + ".search")
+        return cls.loaded
 
     @classmethod
     def module(cls, name):
