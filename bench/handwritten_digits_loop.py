@@ -29,7 +29,9 @@ CHOICES = {
 digits = load_digits()
 x = (digits.data / 16.0).astype("float32")
 y = digits.target.astype("int64")
-x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
+x_train, x_test, y_train, y_test = train_test_split(
+    x, y, test_size=0.25, random_state=0, stratify=y
+)
 
 space = {name: hp.choice(name, options) for name, options in CHOICES.items()}
 space["Dropout"] = hp.uniform("Dropout", 0, 0.5)
@@ -49,8 +51,19 @@ def objective(params):
     else:
         model.add(layers.Activation("linear"))
     model.add(layers.Dense(10, activation="softmax"))
-    model.compile(optimizer=params["optimizer"], loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=params["batch_size"], epochs=5, validation_split=0.1, verbose=0)
+    model.compile(
+        optimizer=params["optimizer"],
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=params["batch_size"],
+        epochs=5,
+        validation_split=0.1,
+        verbose=0,
+    )
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     with open(sys.argv[2], "a") as f:
         f.write("done\n")
@@ -65,4 +78,11 @@ def as_indices(params):
 
 configs = [json.loads(line)["params"] for line in open(sys.argv[1])]
 trials = generate_trials_to_calculate([as_indices(p) for p in configs])
-fmin(objective, space, algo=tpe.suggest, max_evals=len(configs), trials=trials, show_progressbar=False)
+fmin(
+    objective,
+    space,
+    algo=tpe.suggest,
+    max_evals=len(configs),
+    trials=trials,
+    show_progressbar=False,
+)

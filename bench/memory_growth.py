@@ -30,7 +30,10 @@ def rss_mb(pid: int) -> float:
     """Resident memory of pid and its children, in MB (0 if it is gone)."""
     try:
         with open(f"/proc/{pid}/status") as f:
-            own = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+            own = (
+                next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+                / 1024
+            )
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             children = [int(c) for c in f.read().split()]
     except (OSError, StopIteration):
@@ -40,7 +43,9 @@ def rss_mb(pid: int) -> float:
 
 def watch(cmd: list[str], progress: Path, trials: int) -> list[tuple[float, float]]:
     """Run cmd; return (end time, peak RSS MB) of each trial, as progress lines appear."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     samples: list[tuple[float, float]] = []
     peak = 0.0
     while proc.poll() is None:
@@ -58,42 +63,98 @@ def watch(cmd: list[str], progress: Path, trials: int) -> list[tuple[float, floa
 def summary(name: str, samples: list[tuple[float, float]]) -> dict:
     (t1, r1), (tn, rn) = samples[0], samples[-1]
     highest = max(r for _, r in samples)
-    return {"name": name, "first": r1, "last": rn, "growth": rn - r1, "max_growth": highest - r1, "wall": tn - t1}
+    return {
+        "name": name,
+        "first": r1,
+        "last": rn,
+        "growth": rn - r1,
+        "max_growth": highest - r1,
+        "wall": tn - t1,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--modes", default="2,1,in-process",
-                        help="how the generated script runs trials: comma-separated values of "
-                        "--trials-per-process, or in-process (default: %(default)s)")
+    parser.add_argument(
+        "--modes",
+        default="2,1,in-process",
+        help="how the generated script runs trials: comma-separated values of "
+        "--trials-per-process, or in-process (default: %(default)s)",
+    )
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         script = tmp / "tune.py"
-        subprocess.run([sys.executable, "-m", "hyperasc", "compile", str(ROOT / "examples/digits_mlp.py"),
-                        "-o", str(script)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hyperasc",
+                "compile",
+                str(ROOT / "examples/digits_mlp.py"),
+                "-o",
+                str(script),
+            ],
+            check=True,
+        )
         rows = []
         for mode in modes:
             run_dir = tmp / f"run-{mode}"
-            flags = ["--in-process"] if mode == "in-process" else ["--trials-per-process", mode]
-            samples = watch([sys.executable, str(script), "--max-evals", str(args.trials), "--out", str(run_dir),
-                             "--quiet", *flags], run_dir / "trials.jsonl", args.trials)
-            label = "tune.py --in-process" if mode == "in-process" else f"tune.py, {mode}/process"
+            flags = (
+                ["--in-process"]
+                if mode == "in-process"
+                else ["--trials-per-process", mode]
+            )
+            samples = watch(
+                [
+                    sys.executable,
+                    str(script),
+                    "--max-evals",
+                    str(args.trials),
+                    "--out",
+                    str(run_dir),
+                    "--quiet",
+                    *flags,
+                ],
+                run_dir / "trials.jsonl",
+                args.trials,
+            )
+            label = (
+                "tune.py --in-process"
+                if mode == "in-process"
+                else f"tune.py, {mode}/process"
+            )
             rows.append(summary(label, samples))
         progress = tmp / "handwritten.progress"
-        handwritten = watch([sys.executable, str(ROOT / "bench/handwritten_digits_loop.py"),
-                             str(tmp / f"run-{modes[0]}" / "trials.jsonl"), str(progress)], progress, args.trials)
+        handwritten = watch(
+            [
+                sys.executable,
+                str(ROOT / "bench/handwritten_digits_loop.py"),
+                str(tmp / f"run-{modes[0]}" / "trials.jsonl"),
+                str(progress),
+            ],
+            progress,
+            args.trials,
+        )
     rows.append(summary("hand-written fmin loop", handwritten))
-    print(f"{args.trials} trials of examples/digits_mlp.py, same configurations in both")
-    print(f"{'':24} {'peak RSS, 1st':>14} {'peak RSS, last':>15} {'growth':>9} {'max growth':>11} "
-          f"{'wall, trials 2..N':>18}")
+    print(
+        f"{args.trials} trials of examples/digits_mlp.py, same configurations in both"
+    )
+    print(
+        f"{'':24} {'peak RSS, 1st':>14} {'peak RSS, last':>15} {'growth':>9} {'max growth':>11} "
+        f"{'wall, trials 2..N':>18}"
+    )
     for r in rows:
         ratio = r["wall"] / rows[-1]["wall"]
-        print(f"{r['name']:24} {r['first']:11.1f} MB {r['last']:12.1f} MB {r['growth']:6.1f} MB "
-              f"{r['max_growth']:8.1f} MB {r['wall']:16.1f} s  x{ratio:.3f}")
-    print("growth: last trial's peak minus the first's; max growth: the highest peak of any trial minus the first's")
+        print(
+            f"{r['name']:24} {r['first']:11.1f} MB {r['last']:12.1f} MB {r['growth']:6.1f} MB "
+            f"{r['max_growth']:8.1f} MB {r['wall']:16.1f} s  x{ratio:.3f}"
+        )
+    print(
+        "growth: last trial's peak minus the first's; max growth: the highest peak of any trial minus the first's"
+    )
     print("x: wall time against the hand-written loop, measured in this run")
 
 

@@ -41,19 +41,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=64)
     parser.add_argument("--parallel", type=int, nargs="+", default=[2, 4, 8])
-    parser.add_argument("--sleep", type=float, default=1.0, help="seconds each trial sleeps")
-    parser.add_argument("--mongo", default=None, help="mongo://HOST:PORT/DB of a running server")
-    parser.add_argument("--no-mongo", action="store_true", help="leave MongoDB workers out")
+    parser.add_argument(
+        "--sleep", type=float, default=1.0, help="seconds each trial sleeps"
+    )
+    parser.add_argument(
+        "--mongo", default=None, help="mongo://HOST:PORT/DB of a running server"
+    )
+    parser.add_argument(
+        "--no-mongo", action="store_true", help="leave MongoDB workers out"
+    )
     parser.add_argument("--no-spark", action="store_true", help="leave Spark out")
-    parser.add_argument("--digits", action="store_true", help="20 digits-MLP trials: sequential against --parallel 2")
-    parser.add_argument("--json", default=None, help="also write the figures to this file")
+    parser.add_argument(
+        "--digits",
+        action="store_true",
+        help="20 digits-MLP trials: sequential against --parallel 2",
+    )
+    parser.add_argument(
+        "--json", default=None, help="also write the figures to this file"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hyperasc-parallel-bench-"))
     if args.digits:
         return digits(work, args)
 
     script = compile_model(SLEEP_MODEL, work)
-    env = {**os.environ, "SLEEP_SECONDS": str(args.sleep), "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
+    env = {
+        **os.environ,
+        "SLEEP_SECONDS": str(args.sleep),
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+    }
     rows = [("sequential", 1, local_run(script, None, args.trials, work, env))]
     report(rows[-1])
     for n in args.parallel:
@@ -63,7 +79,9 @@ def main() -> int:
         server, url = mongo_server(work, args.mongo)
         try:
             for n in args.parallel:
-                rows.append(("mongo", n, mongo_run(script, url, n, args.trials, work, env)))
+                rows.append(
+                    ("mongo", n, mongo_run(script, url, n, args.trials, work, env))
+                )
                 report(rows[-1])
         finally:
             if server is not None:
@@ -74,19 +92,42 @@ def main() -> int:
             report(rows[-1])
     print_table(rows, args)
     if args.json:
-        Path(args.json).write_text(json.dumps([{"backend": b, "n": n, "seconds": s} for b, n, s in rows], indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                [{"backend": b, "n": n, "seconds": s} for b, n, s in rows], indent=2
+            )
+        )
     return 0
 
 
 def compile_model(model: Path, work: Path) -> Path:
     script = work / f"tune_{model.stem}.py"
-    subprocess.run([sys.executable, "-m", "hyperasc", "compile", str(model), "-o", str(script)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "hyperasc", "compile", str(model), "-o", str(script)],
+        check=True,
+    )
     return script
 
 
-def local_run(script: Path, parallel: int | None, trials: int, work: Path, env: dict, extra: tuple = ()) -> float:
+def local_run(
+    script: Path,
+    parallel: int | None,
+    trials: int,
+    work: Path,
+    env: dict,
+    extra: tuple = (),
+) -> float:
     out = work / f"local-{parallel or 'sequential'}-{script.stem}"
-    command = [sys.executable, str(script), "--max-evals", str(trials), "--out", str(out), "--quiet", *extra]
+    command = [
+        sys.executable,
+        str(script),
+        "--max-evals",
+        str(trials),
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
     if parallel:
         command += ["--parallel", str(parallel)]
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -113,15 +154,25 @@ def report(row) -> None:
 def print_table(rows, args) -> None:
     table = {(backend, n): seconds for backend, n, seconds in rows}
     sequential = table[("sequential", 1)]
-    backends = [b for b in ("parallel", "mongo", "spark") if any(k[0] == b for k in table)]
-    print(f"\n{args.trials} trials of {args.sleep:g} s each; sequential: {sequential:.2f} s")
+    backends = [
+        b for b in ("parallel", "mongo", "spark") if any(k[0] == b for k in table)
+    ]
+    print(
+        f"\n{args.trials} trials of {args.sleep:g} s each; sequential: {sequential:.2f} s"
+    )
     print("efficiency = sequential seconds / (N x seconds with N at a time)")
-    print(f"{'N':>3} | " + " | ".join(f"{b + ' s':>11} {'effic.':>6}" for b in backends))
+    print(
+        f"{'N':>3} | " + " | ".join(f"{b + ' s':>11} {'effic.':>6}" for b in backends)
+    )
     for n in args.parallel:
         cells = []
         for backend in backends:
             seconds = table.get((backend, n))
-            cells.append(f"{'-':>11} {'-':>6}" if seconds is None else f"{seconds:11.2f} {sequential / (n * seconds):6.3f}")
+            cells.append(
+                f"{'-':>11} {'-':>6}"
+                if seconds is None
+                else f"{seconds:11.2f} {sequential / (n * seconds):6.3f}"
+            )
         print(f"{n:>3} | " + " | ".join(cells))
 
 
@@ -133,10 +184,14 @@ def digits(work: Path, args) -> int:
     report(("sequential", 1, sequential))
     together = local_run(script, 2, 20, work, env, ("--seed", "1"))
     report(("parallel", 2, together))
-    print(f"\n20 digits-MLP trials: sequential {sequential:.1f} s, --parallel 2 {together:.1f} s, "
-          f"speed-up x{sequential / together:.2f}, efficiency {sequential / (2 * together):.3f}")
+    print(
+        f"\n20 digits-MLP trials: sequential {sequential:.1f} s, --parallel 2 {together:.1f} s, "
+        f"speed-up x{sequential / together:.2f}, efficiency {sequential / (2 * together):.3f}"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"sequential": sequential, "parallel2": together}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"sequential": sequential, "parallel2": together}, indent=2)
+        )
     return 0
 
 

@@ -50,16 +50,35 @@ def completed_loss(trial: dict) -> float | None:
 
 
 def run_search(script: Path, out: Path, mode: str, seed: int, args) -> dict:
-    command = [sys.executable, str(script), "--out", str(out), "--quiet", "--algo", "tpe",
-               "--seed", str(seed), "--max-evals", str(args.trials), "--prune", mode,
-               "--prune-warmup", str(args.warmup), "--prune-startup", str(args.startup),
-               "--prune-eta", str(args.eta)]
+    command = [
+        sys.executable,
+        str(script),
+        "--out",
+        str(out),
+        "--quiet",
+        "--algo",
+        "tpe",
+        "--seed",
+        str(seed),
+        "--max-evals",
+        str(args.trials),
+        "--prune",
+        mode,
+        "--prune-warmup",
+        str(args.warmup),
+        "--prune-startup",
+        str(args.startup),
+        "--prune-eta",
+        str(args.eta),
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"tune.py --prune {mode} --seed {seed} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"tune.py --prune {mode} --seed {seed} failed:\n{done.stderr[-3000:]}"
+        )
     trials = read_trials(out)
     losses = [loss for t in trials if (loss := completed_loss(t)) is not None]
     return {
@@ -90,7 +109,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--startup", type=int, default=5)
     parser.add_argument("--eta", type=int, default=3)
-    parser.add_argument("--keep", default=None, metavar="DIR", help="keep the run directories here")
+    parser.add_argument(
+        "--keep", default=None, metavar="DIR", help="keep the run directories here"
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -100,20 +121,39 @@ def main() -> None:
         base = Path(args.keep or tmp)
         base.mkdir(parents=True, exist_ok=True)
         script = base / "tune.py"
-        subprocess.run([sys.executable, "-m", "hyperasc", "compile", str(ROOT / "bench/pruning_model.py"),
-                        "-o", str(script)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hyperasc",
+                "compile",
+                str(ROOT / "bench/pruning_model.py"),
+                "-o",
+                str(script),
+            ],
+            check=True,
+        )
         results: dict[str, list[dict]] = {m: [] for m in modes}
         for seed in seeds:
             for mode in modes:
-                result = run_search(script, base / f"run-{mode}-{seed}", mode, seed, args)
+                result = run_search(
+                    script, base / f"run-{mode}-{seed}", mode, seed, args
+                )
                 results[mode].append(result)
-                print(f"seed {seed} {mode:6}: {result['epochs']:4d} epochs, {result['wall']:6.1f} s, "
-                      f"best {result['best']:.4f}, {result['pruned']} pruned", flush=True)
+                print(
+                    f"seed {seed} {mode:6}: {result['epochs']:4d} epochs, {result['wall']:6.1f} s, "
+                    f"best {result['best']:.4f}, {result['pruned']} pruned",
+                    flush=True,
+                )
     target = statistics.median(r["best"] for r in results["none"])
-    print(f"\nTPE, {args.trials} trials, seeds {seeds}, warm-up {args.warmup}, start-up {args.startup}, "
-          f"eta {args.eta}; target loss {target:.4f} (median best of --prune none)")
-    print(f"{'mode':8} {'epochs':>8} {'x fewer':>8} {'wall s':>8} {'best loss median':>17} {'min..max':>17} "
-          f"{'pruned':>7} {'epochs to target':>17}")
+    print(
+        f"\nTPE, {args.trials} trials, seeds {seeds}, warm-up {args.warmup}, start-up {args.startup}, "
+        f"eta {args.eta}; target loss {target:.4f} (median best of --prune none)"
+    )
+    print(
+        f"{'mode':8} {'epochs':>8} {'x fewer':>8} {'wall s':>8} {'best loss median':>17} {'min..max':>17} "
+        f"{'pruned':>7} {'epochs to target':>17}"
+    )
     reference = statistics.median(r["epochs"] for r in results["none"])
     for mode in modes:
         rows = results[mode]
@@ -121,13 +161,19 @@ def main() -> None:
         reach = [epochs_to_reach(r["trials"], target) for r in rows]
         reached = [e for e in reach if e is not None]
         missed = len(reach) - len(reached)
-        reach_text = (f"{statistics.median(reached):.0f}" if reached else "-") + (f" ({missed} never)" if missed else "")
+        reach_text = (f"{statistics.median(reached):.0f}" if reached else "-") + (
+            f" ({missed} never)" if missed else ""
+        )
         median_epochs = statistics.median(r["epochs"] for r in rows)
-        print(f"{mode:8} {median_epochs:8.0f} {reference / median_epochs:8.2f} "
-              f"{statistics.median(r['wall'] for r in rows):8.1f} {statistics.median(best):17.4f} "
-              f"{min(best):8.4f}..{max(best):.4f} {statistics.median(r['pruned'] for r in rows):7.0f} "
-              f"{reach_text:>17}")
-    print("epochs, wall s, pruned: median over seeds; x fewer: none's median epochs / this mode's")
+        print(
+            f"{mode:8} {median_epochs:8.0f} {reference / median_epochs:8.2f} "
+            f"{statistics.median(r['wall'] for r in rows):8.1f} {statistics.median(best):17.4f} "
+            f"{min(best):8.4f}..{max(best):.4f} {statistics.median(r['pruned'] for r in rows):7.0f} "
+            f"{reach_text:>17}"
+        )
+    print(
+        "epochs, wall s, pruned: median over seeds; x fewer: none's median epochs / this mode's"
+    )
 
 
 if __name__ == "__main__":

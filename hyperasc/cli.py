@@ -15,7 +15,7 @@ import click
 from . import __version__
 from .diagnostics import CompileError, Diagnostic, render
 from .fileio import write_atomically
-from .source import Source, read_source
+from .compile.source import Source, read_source
 
 EXIT_ERROR = 2
 
@@ -40,11 +40,19 @@ class _GuardedGroup(click.Group):
             _quiet_stdout()  # `hyperasc compile m.py | head`: the reader left; nothing to report
             sys.exit(EXIT_ERROR)
         except Exception as exc:
-            if ctx.params.get("debug") or os.environ.get("HYPERASC_DEBUG", "") not in ("", "0"):
+            if ctx.params.get("debug") or os.environ.get("HYPERASC_DEBUG", "") not in (
+                "",
+                "0",
+            ):
                 raise
             lines = str(exc).strip().splitlines()
-            detail = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-            click.echo(f"hyperasc: internal error: {detail}; rerun with HYPERASC_DEBUG=1 for the traceback", err=True)
+            detail = (
+                f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+            )
+            click.echo(
+                f"hyperasc: internal error: {detail}; rerun with HYPERASC_DEBUG=1 for the traceback",
+                err=True,
+            )
             sys.exit(EXIT_ERROR)
 
 
@@ -56,27 +64,53 @@ def _quiet_stdout() -> None:
         pass
 
 
-@click.group(cls=_GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="hyperasc")
-@click.option("--debug", is_flag=True, help="Show Python's traceback on an internal error (or set HYPERASC_DEBUG=1).")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show Python's traceback on an internal error (or set HYPERASC_DEBUG=1).",
+)
 def cli(debug: bool) -> None:
     """Compile hyperas-style Keras model files into hyperopt tuning scripts."""
 
 
-_model_fn = click.option("--model-fn", metavar="NAME", help="The model function (default: found automatically).")
-_data_fn = click.option("--data-fn", metavar="NAME", help="The data function (default: found automatically).")
+_model_fn = click.option(
+    "--model-fn",
+    metavar="NAME",
+    help="The model function (default: found automatically).",
+)
+_data_fn = click.option(
+    "--data-fn",
+    metavar="NAME",
+    help="The data function (default: found automatically).",
+)
 
 
 @cli.command("compile")
 @click.argument("model", metavar="MODEL")
-@click.option("-o", "--output", "out", metavar="OUT", help="Write the script here (default, or '-': stdout).")
-@click.option("--check", is_flag=True, help="Exit 1 with a diff if OUT differs from what would be written.")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    metavar="OUT",
+    help="Write the script here (default, or '-': stdout).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 with a diff if OUT differs from what would be written.",
+)
 @_model_fn
 @_data_fn
-def compile_command(model: str, out: str | None, check: bool, model_fn: str | None, data_fn: str | None) -> None:
+def compile_command(
+    model: str, out: str | None, check: bool, model_fn: str | None, data_fn: str | None
+) -> None:
     """Compile MODEL ('-' for stdin) into a self-contained tuning script."""
-    from .codegen import Target
-    from .compiler import compile_source
+    from .compile.codegen import Target
+    from .compile.pipeline import compile_source
 
     to_stdout = out in (None, "-")
     if check and to_stdout:
@@ -84,8 +118,14 @@ def compile_command(model: str, out: str | None, check: bool, model_fn: str | No
     source = _read(model)
     command = f"hyperasc compile {model}" + ("" if to_stdout else f" -o {out}")
     # The header's regenerate command must name the functions too.
-    command += "".join(f" --{flag} {name}" for flag, name in (("model-fn", model_fn), ("data-fn", data_fn)) if name)
-    target = Target(source.path, command, "tune.py" if to_stdout else os.path.basename(out))
+    command += "".join(
+        f" --{flag} {name}"
+        for flag, name in (("model-fn", model_fn), ("data-fn", data_fn))
+        if name
+    )
+    target = Target(
+        source.path, command, "tune.py" if to_stdout else os.path.basename(out)
+    )
     with _diagnostics(source):
         script, warnings = compile_source(source, target, model_fn, data_fn)
     _print_diagnostics(source, warnings)
@@ -103,9 +143,11 @@ def compile_command(model: str, out: str | None, check: bool, model_fn: str | No
 @click.option("--json", "as_json", is_flag=True, help="Print the space as JSON.")
 @_model_fn
 @_data_fn
-def space_command(model: str, as_json: bool, model_fn: str | None, data_fn: str | None) -> None:
+def space_command(
+    model: str, as_json: bool, model_fn: str | None, data_fn: str | None
+) -> None:
     """Print the search space extracted from MODEL ('-' for stdin)."""
-    from .compiler import analyse
+    from .compile.pipeline import analyse
 
     source = _read(model)
     with _diagnostics(source):
@@ -119,22 +161,47 @@ def space_command(model: str, as_json: bool, model_fn: str | None, data_fn: str 
     for record, param in zip(records, analysis.space.parameters):
         name = ("  " if param.parent else "") + record["name"]
         args = ", ".join(" ".join(a.split()) for a in record["args"])
-        rows.append((name, record["distribution"], args, source.location(record["line"], record["column"])))
+        rows.append(
+            (
+                name,
+                record["distribution"],
+                args,
+                source.location(record["line"], record["column"]),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths))
+            + "  "
+            + row[3]
+        )
 
 
 @cli.command("report")
 @click.argument("run_dir", metavar="DIR")
-@click.option("-o", "--output", "report_dir", metavar="REPORT_DIR", help="Where to write (default: DIR/report).")
-@click.option("--format", "fmt", type=click.Choice(["html", "png", "csv", "all"]), default="all", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    "report_dir",
+    metavar="REPORT_DIR",
+    help="Where to write (default: DIR/report).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "png", "csv", "all"]),
+    default="all",
+    show_default=True,
+)
 def report_command(run_dir: str, report_dir: str | None, fmt: str) -> None:
     """Turn a run directory into trials.csv, report.html and PNG plots."""
     from .report import ReportError, write_report
 
     try:
-        written = write_report(Path(run_dir), Path(report_dir) if report_dir else None, fmt)
+        written = write_report(
+            Path(run_dir), Path(report_dir) if report_dir else None, fmt
+        )
     except ReportError as exc:
         _fail(str(exc))
     for path in written:
@@ -143,10 +210,23 @@ def report_command(run_dir: str, report_dir: str | None, fmt: str) -> None:
 
 @cli.command("upgrade")
 @click.argument("model", metavar="MODEL")
-@click.option("-o", "--output", "out", metavar="OUT", help="Write the upgraded file here (default, or '-': stdout).")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    metavar="OUT",
+    help="Write the upgraded file here (default, or '-': stdout).",
+)
 @click.option("--in-place", is_flag=True, help="Rewrite MODEL itself (atomically).")
-@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff on stdout and write nothing.")
-def upgrade_command(model: str, out: str | None, in_place: bool, show_diff: bool) -> None:
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Print a unified diff on stdout and write nothing.",
+)
+def upgrade_command(
+    model: str, out: str | None, in_place: bool, show_diff: bool
+) -> None:
     """Rewrite MODEL's Keras 1/2 spellings to Keras 3 (a .py file, a .ipynb notebook, or '-').
 
     \b
@@ -196,15 +276,25 @@ def upgrade_command(model: str, out: str | None, in_place: bool, show_diff: bool
     for part in result.parts:
         where = f"{path}:{part.label}" if part.label else path
         for finding in part.plan.findings:
-            click.echo(render(finding.diagnostic(), where, _upgrade_lines(part.before)), err=True)
+            click.echo(
+                render(finding.diagnostic(), where, _upgrade_lines(part.before)),
+                err=True,
+            )
     if show_diff:
         for part in result.parts:
             where = f"{path}:{part.label}" if part.label else path
-            before, after = (t if t.endswith("\n") or not t else t + "\n" for t in (part.before, part.after))
-            sys.stdout.writelines(difflib.unified_diff(
-                before.splitlines(keepends=True), after.splitlines(keepends=True),
-                fromfile=where, tofile=f"{where} (upgraded)",
-            ))
+            before, after = (
+                t if t.endswith("\n") or not t else t + "\n"
+                for t in (part.before, part.after)
+            )
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=where,
+                    tofile=f"{where} (upgraded)",
+                )
+            )
     elif in_place:
         if result.changed:
             _write_bytes_atomically(Path(model), result.data)
@@ -216,8 +306,11 @@ def upgrade_command(model: str, out: str | None, in_place: bool, show_diff: bool
     changes = sum(len(p.plan.changes) for p in result.parts)
     left = sum(len(p.plan.findings) for p in result.parts)
     done = "would rewrite" if show_diff else "rewrote"
-    click.echo(f"{path}: {done} {changes} Keras 1/2 spelling{'s' if changes != 1 else ''}, "
-               f"{left} left with a warning", err=True)
+    click.echo(
+        f"{path}: {done} {changes} Keras 1/2 spelling{'s' if changes != 1 else ''}, "
+        f"{left} left with a warning",
+        err=True,
+    )
 
 
 def _upgrade_lines(text: str) -> list[str]:
@@ -277,9 +370,15 @@ class _diagnostics:
 
 
 def _print_diagnostics(source: Source, diagnostics: list[Diagnostic]) -> None:
-    notes = [d for d in source.notes if d not in diagnostics]  # a notebook's dropped IPython lines
-    for diagnostic in sorted(notes + list(diagnostics), key=lambda d: (d.line, d.column)):
-        click.echo(source.render(diagnostic), err=True)  # a notebook's by cell: nb.ipynb:cell_4:2:7
+    notes = [
+        d for d in source.notes if d not in diagnostics
+    ]  # a notebook's dropped IPython lines
+    for diagnostic in sorted(
+        notes + list(diagnostics), key=lambda d: (d.line, d.column)
+    ):
+        click.echo(
+            source.render(diagnostic), err=True
+        )  # a notebook's by cell: nb.ipynb:cell_4:2:7
 
 
 def _fail(message: str) -> None:
@@ -295,11 +394,15 @@ def _check(out: Path, script: str) -> None:
     if current == script:
         return
     diff = difflib.unified_diff(
-        current.splitlines(keepends=True), script.splitlines(keepends=True),
-        fromfile=f"{out} (on disk)", tofile=f"{out} (compiled)",
+        current.splitlines(keepends=True),
+        script.splitlines(keepends=True),
+        fromfile=f"{out} (on disk)",
+        tofile=f"{out} (compiled)",
     )
     sys.stdout.writelines(diff)
-    click.echo(f"hyperasc: {out} is out of date; regenerate it with hyperasc compile", err=True)
+    click.echo(
+        f"hyperasc: {out} is out of date; regenerate it with hyperasc compile", err=True
+    )
     sys.exit(1)
 
 

@@ -26,14 +26,18 @@ class CompileError(Exception):
         self.diagnostics = sorted(diagnostics, key=lambda d: (d.line, d.column))
 
 
-def error(line: int, column: int, message: str, hint: str | None = None) -> CompileError:
+def error(
+    line: int, column: int, message: str, hint: str | None = None
+) -> CompileError:
     """Shorthand for a CompileError holding one error."""
     return CompileError([Diagnostic(line, column, message, hint)])
 
 
 def render(diagnostic: Diagnostic, path: str, lines: list[str]) -> str:
     """Format as `PATH:LINE:COL: error: MESSAGE`, the source line and a caret."""
-    out = [f"{path}:{diagnostic.line}:{diagnostic.column}: {diagnostic.severity}: {diagnostic.message}"]
+    out = [
+        f"{path}:{diagnostic.line}:{diagnostic.column}: {diagnostic.severity}: {diagnostic.message}"
+    ]
     if 1 <= diagnostic.line <= len(lines):
         # Characters that Python takes as whitespace or text but a terminal may
         # take as a line break are shown as spaces, so the caret stays aligned.

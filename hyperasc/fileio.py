@@ -32,7 +32,9 @@ def write_atomically(path: Path, data: bytes) -> None:
         _write_through(target, data)
         return
     mode = st.st_mode & 0o777 if st is not None else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-CACHE = Path(os.environ.get("HYPERASC_TEST_CACHE", Path.home() / ".cache" / "hyperasc-test"))
+CACHE = Path(
+    os.environ.get("HYPERASC_TEST_CACHE", Path.home() / ".cache" / "hyperasc-test")
+)
 VENV = CACHE / "secantusdb-venv"
 SERVER = VENV / "bin" / "secantusd-py"
 
@@ -31,12 +33,20 @@ def secantusdb_server() -> Path:
     shutil.rmtree(VENV, ignore_errors=True)  # an install that was cut short
     CACHE.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "secantusdb"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True
+        )
+        subprocess.run(
+            [str(VENV / "bin" / "pip"), "install", "-q", "secantusdb"],
+            check=True,
+            capture_output=True,
+        )
     except (OSError, subprocess.CalledProcessError) as exc:
         shutil.rmtree(VENV, ignore_errors=True)
         output = (getattr(exc, "stderr", None) or b"").decode(errors="replace")[-2000:]
-        pytest.skip(f"cannot install secantusdb for a test MongoDB server: {exc}\n{output}")
+        pytest.skip(
+            f"cannot install secantusdb for a test MongoDB server: {exc}\n{output}"
+        )
     return SERVER
 
 
@@ -55,27 +65,45 @@ class MongoServer:
         self.process: subprocess.Popen | None = None
 
     def url(self, db: str, collection: str | None = None) -> str:
-        return f"mongo://127.0.0.1:{self.port}/{db}" + (f"/{collection}" if collection else "")
+        return f"mongo://127.0.0.1:{self.port}/{db}" + (
+            f"/{collection}" if collection else ""
+        )
 
     def start(self, timeout: float = 60) -> None:
         # No --standalone: as a one-node replica set, pymongo retries writes across restarts.
-        command = [str(self.launcher), "--host", "127.0.0.1", "--port", str(self.port), "--storage-path", str(self.storage)]
+        command = [
+            str(self.launcher),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.storage),
+        ]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"secantusdb exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"secantusdb exited with {self.process.returncode}: {self.log.read_text()[-2000:]}"
+                )
             if self.ping():
                 return
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"secantusdb did not answer ping within {timeout} s: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"secantusdb did not answer ping within {timeout} s: {self.log.read_text()[-2000:]}"
+        )
 
     def ping(self) -> bool:
         import pymongo
 
-        client = pymongo.MongoClient("127.0.0.1", self.port, serverSelectionTimeoutMS=500)
+        client = pymongo.MongoClient(
+            "127.0.0.1", self.port, serverSelectionTimeoutMS=500
+        )
         try:
             client.admin.command("ping")
             return True
@@ -113,14 +141,26 @@ def pymongo3_python() -> str:
     """A Python with this environment's packages but pymongo 3.13 (cached like the server)."""
     venv = CACHE / "pymongo3-venv"
     python = venv / "bin" / "python"
-    check = [str(python), "-c", "import pymongo, hyperopt; assert pymongo.version.startswith('3.13')"]
+    check = [
+        str(python),
+        "-c",
+        "import pymongo, hyperopt; assert pymongo.version.startswith('3.13')",
+    ]
     if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return str(python)
     shutil.rmtree(venv, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, capture_output=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "pymongo==3.13.0"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "pymongo==3.13.0"],
+            check=True,
+            capture_output=True,
+        )
         subprocess.run(check, check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         shutil.rmtree(venv, ignore_errors=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from hyperasc.cli import cli
-from hyperasc.codegen import Target
-from hyperasc.compiler import analyse, compile_source
-from hyperasc.source import read_source
+from hyperasc.compile.codegen import Target
+from hyperasc.compile.pipeline import analyse, compile_source
+from hyperasc.compile.source import read_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -53,7 +53,9 @@ def names_of(text: str, **kwargs) -> list[str]:
 
 
 def compile_text(text: str, path: str = "model.py", **kwargs) -> str:
-    script, _ = compile_source(source(text, path), Target(path, f"hyperasc compile {path}"), **kwargs)
+    script, _ = compile_source(
+        source(text, path), Target(path, f"hyperasc compile {path}"), **kwargs
+    )
     return script
 
 
@@ -62,15 +64,22 @@ def invoke(args: list[str], input: bytes | str | None = None):
     return CliRunner().invoke(cli, args, input=input, prog_name="hyperasc")
 
 
-def run_hyperasc(args: list[str], cwd: Path | str | None = None, input: bytes | None = None):
+def run_hyperasc(
+    args: list[str], cwd: Path | str | None = None, input: bytes | None = None
+):
     """Run the installed CLI as a separate process."""
     return subprocess.run(
         [sys.executable, "-m", "hyperasc", *args],
-        cwd=cwd, input=input, capture_output=True, timeout=120,
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        timeout=120,
     )
 
 
-def compile_model(tmp_path: Path, text: str | None = None, name: str = "model.py") -> Path:
+def compile_model(
+    tmp_path: Path, text: str | None = None, name: str = "model.py"
+) -> Path:
     """`hyperasc compile` (in this process) of EXAMPLE, or of `text` saved as tmp_path/name, to tmp_path/tune.py."""
     if text is None:
         source = EXAMPLE
@@ -85,7 +94,10 @@ def compile_model(tmp_path: Path, text: str | None = None, name: str = "model.py
 
 def records(run_dir: Path) -> list[dict]:
     """The lines of a run directory's trials.jsonl, in file order."""
-    return [json.loads(line) for line in (Path(run_dir) / "trials.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line)
+        for line in (Path(run_dir) / "trials.jsonl").read_text().splitlines()
+    ]
 
 
 def run_script(script: Path, out: Path, *extra: str, timeout: int = 300):
@@ -93,7 +105,11 @@ def run_script(script: Path, out: Path, *extra: str, timeout: int = 300):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
     return subprocess.run(
         [sys.executable, str(script), "--out", str(out), "--quiet", *extra],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=script.parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=script.parent,
     )
 
 

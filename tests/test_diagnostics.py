@@ -23,79 +23,371 @@ def model(body: str) -> str:
 # (id, input, line, column, message fragment, hint fragment or None)
 CASES = [
     ("syntax", "def data()\n    return 1\n", 1, 11, "invalid syntax", None),
-    ("unclosed-def-paren", "def data(:\n    return 1\n", 1, 9, "'(' was never closed", None),
-    ("syntax-after-handle", model("x = {{randint(3)}} +* 2\nreturn x"), 6, 25, "invalid syntax", None),
-    ("bad-indent", "def data():\n        x = 1\n    return x\n", 3, 4, "unindent does not match", None),
-    ("unbalanced-paren", model("x = (1, 2\nreturn x"), 6, 9, "'(' was never closed", None),
+    (
+        "unclosed-def-paren",
+        "def data(:\n    return 1\n",
+        1,
+        9,
+        "'(' was never closed",
+        None,
+    ),
+    (
+        "syntax-after-handle",
+        model("x = {{randint(3)}} +* 2\nreturn x"),
+        6,
+        25,
+        "invalid syntax",
+        None,
+    ),
+    (
+        "bad-indent",
+        "def data():\n        x = 1\n    return x\n",
+        3,
+        4,
+        "unindent does not match",
+        None,
+    ),
+    (
+        "unbalanced-paren",
+        model("x = (1, 2\nreturn x"),
+        6,
+        9,
+        "'(' was never closed",
+        None,
+    ),
     ("unmatched-close", model("x = 1)\nreturn x"), 6, 10, "unmatched ')'", None),
-    ("unclosed-handle", model("x = {{uniform(0, 1)\nreturn x"), 6, 9, "handle '{{' was never closed", None),
-    ("half-closed-handle", model("x = {{uniform(0, 1)}\nreturn x"), 6, 9, "never closed", None),
-    ("wrong-closer-in-handle", model("x = {{uniform(0, 1)]}}\nreturn x"), 6, 24, "unmatched ']'", None),
-    ("unknown-dist", model("x = {{unifrom(0, 1)}}\nreturn x"), 6, 11, "unknown distribution 'unifrom'",
-     "did you mean 'uniform'?"),
-    ("unknown-dist-choise", model("x = {{choise([1, 2])}}\nreturn x"), 6, 11, "unknown distribution 'choise'",
-     "did you mean 'choice'?"),
-    ("unknown-dist-far", model("x = {{gaussian(0, 1)}}\nreturn x"), 6, 11, "unknown distribution 'gaussian'",
-     "known: choice"),
-    ("too-few-args", model("x = {{uniform(0)}}\nreturn x"), 6, 11, "uniform() is missing argument 'high'",
-     "usage: uniform(low, high)"),
-    ("too-many-args", model("x = {{normal(0, 1, 2)}}\nreturn x"), 6, 11, "normal() takes at most 2 arguments", None),
-    ("quniform-no-q", model("x = {{quniform(0, 10)}}\nreturn x"), 6, 11, "missing argument 'q'", None),
-    ("bad-keyword", model("x = {{uniform(0, 1, scale=2)}}\nreturn x"), 6, 25, "has no parameter 'scale'", None),
+    (
+        "unclosed-handle",
+        model("x = {{uniform(0, 1)\nreturn x"),
+        6,
+        9,
+        "handle '{{' was never closed",
+        None,
+    ),
+    (
+        "half-closed-handle",
+        model("x = {{uniform(0, 1)}\nreturn x"),
+        6,
+        9,
+        "never closed",
+        None,
+    ),
+    (
+        "wrong-closer-in-handle",
+        model("x = {{uniform(0, 1)]}}\nreturn x"),
+        6,
+        24,
+        "unmatched ']'",
+        None,
+    ),
+    (
+        "unknown-dist",
+        model("x = {{unifrom(0, 1)}}\nreturn x"),
+        6,
+        11,
+        "unknown distribution 'unifrom'",
+        "did you mean 'uniform'?",
+    ),
+    (
+        "unknown-dist-choise",
+        model("x = {{choise([1, 2])}}\nreturn x"),
+        6,
+        11,
+        "unknown distribution 'choise'",
+        "did you mean 'choice'?",
+    ),
+    (
+        "unknown-dist-far",
+        model("x = {{gaussian(0, 1)}}\nreturn x"),
+        6,
+        11,
+        "unknown distribution 'gaussian'",
+        "known: choice",
+    ),
+    (
+        "too-few-args",
+        model("x = {{uniform(0)}}\nreturn x"),
+        6,
+        11,
+        "uniform() is missing argument 'high'",
+        "usage: uniform(low, high)",
+    ),
+    (
+        "too-many-args",
+        model("x = {{normal(0, 1, 2)}}\nreturn x"),
+        6,
+        11,
+        "normal() takes at most 2 arguments",
+        None,
+    ),
+    (
+        "quniform-no-q",
+        model("x = {{quniform(0, 10)}}\nreturn x"),
+        6,
+        11,
+        "missing argument 'q'",
+        None,
+    ),
+    (
+        "bad-keyword",
+        model("x = {{uniform(0, 1, scale=2)}}\nreturn x"),
+        6,
+        25,
+        "has no parameter 'scale'",
+        None,
+    ),
     ("empty-handle", model("x = {{ }}\nreturn x"), 6, 9, "empty handle", None),
-    ("not-a-call", model("x = {{42}}\nreturn x"), 6, 9, "must hold a distribution call", None),
-    ("invalid-inside", model("x = {{uniform(0 1)}}\nreturn x"), 6, 19, "invalid Python inside handle", None),
-    ("nested-braces-handle", model("x = {{choice([{{uniform(0, 1)}}])}}\nreturn x"), 6, 19, "nested handles", None),
-    ("no-model", "def data():\n    return 1\n\n\ndef train():\n    return 0\n", 1, 1, "no model function found",
-     "create_model"),
-    ("duplicate-names", model("a = {{uniform('lr', 0, 1)}}\nb = {{uniform('lr', 0, 2)}}\nreturn a"), 7, 9,
-     "duplicate name 'lr'", "first used at line 6 column 9"),
-    ("handle-in-data", "def data():\n    return {{uniform(0, 1)}}\n\n\ndef create_model(a):\n    return a\n", 2, 12,
-     "a handle cannot stand in data()", "create_model"),
-    ("module-level-handle", "X = {{uniform(0, 1)}}\n" + MODEL, 1, 5,
-     "must be inside the model function", None),
-    ("unused-function-handle", "class Other:\n    def f(self):\n        return {{uniform(0, 1)}}\n\n\n" + MODEL, 3, 16,
-     "which the model function never uses", None),
-    ("several-model-functions", "def other():\n    return {{uniform(0, 1)}}\n\n\n" + MODEL, 1, 1,
-     "several model functions: 'other' (line 1), 'create_model' (line 9)", "--model-fn"),
-    ("local-in-bounds", model("top = 3\nx = {{uniform(0, top)}}\nreturn x"), 7, 9,
-     "'top' is a local variable", "module-level names"),
-    ("undefined-in-bounds", model("x = {{uniform(0, nowhere)}}\nreturn x"), 6, 9,
-     "undefined name 'nowhere'", None),
-    ("pchoice-sum", model("x = {{pchoice([(0.5, 'a'), (0.2, 'b')])}}\nreturn x"), 6, 11,
-     "probabilities sum to 0.7, not 1", None),
-    ("pchoice-pairs", model("x = {{pchoice(['a', 'b'])}}\nreturn x"), 6, 20, "(probability, option) pairs", None),
-    ("empty-choice", model("x = {{choice([])}}\nreturn x"), 6, 18, "choice() needs at least one option", None),
-    ("low-above-high", model("x = {{uniform(1, 0)}}\nreturn x"), 6, 11, "low bound must be less than high", None),
-    ("negative-q", model("x = {{quniform(0, 10, -1)}}\nreturn x"), 6, 11, "q must be positive", None),
-    ("randint-zero", model("x = {{randint(0)}}\nreturn x"), 6, 11, "upper must be positive", None),
-    ("nested-non-choice", model("x = {{uniform(0, uniform(0, 1))}}\nreturn x"), 6, 22,
-     "can only be nested as a choice option", None),
-    ("fstring-name", model("x = {{uniform(f'a', 0, 1)}}\nreturn x"), 6, 19, "plain string literal", None),
+    (
+        "not-a-call",
+        model("x = {{42}}\nreturn x"),
+        6,
+        9,
+        "must hold a distribution call",
+        None,
+    ),
+    (
+        "invalid-inside",
+        model("x = {{uniform(0 1)}}\nreturn x"),
+        6,
+        19,
+        "invalid Python inside handle",
+        None,
+    ),
+    (
+        "nested-braces-handle",
+        model("x = {{choice([{{uniform(0, 1)}}])}}\nreturn x"),
+        6,
+        19,
+        "nested handles",
+        None,
+    ),
+    (
+        "no-model",
+        "def data():\n    return 1\n\n\ndef train():\n    return 0\n",
+        1,
+        1,
+        "no model function found",
+        "create_model",
+    ),
+    (
+        "duplicate-names",
+        model("a = {{uniform('lr', 0, 1)}}\nb = {{uniform('lr', 0, 2)}}\nreturn a"),
+        7,
+        9,
+        "duplicate name 'lr'",
+        "first used at line 6 column 9",
+    ),
+    (
+        "handle-in-data",
+        "def data():\n    return {{uniform(0, 1)}}\n\n\ndef create_model(a):\n    return a\n",
+        2,
+        12,
+        "a handle cannot stand in data()",
+        "create_model",
+    ),
+    (
+        "module-level-handle",
+        "X = {{uniform(0, 1)}}\n" + MODEL,
+        1,
+        5,
+        "must be inside the model function",
+        None,
+    ),
+    (
+        "unused-function-handle",
+        "class Other:\n    def f(self):\n        return {{uniform(0, 1)}}\n\n\n"
+        + MODEL,
+        3,
+        16,
+        "which the model function never uses",
+        None,
+    ),
+    (
+        "several-model-functions",
+        "def other():\n    return {{uniform(0, 1)}}\n\n\n" + MODEL,
+        1,
+        1,
+        "several model functions: 'other' (line 1), 'create_model' (line 9)",
+        "--model-fn",
+    ),
+    (
+        "local-in-bounds",
+        model("top = 3\nx = {{uniform(0, top)}}\nreturn x"),
+        7,
+        9,
+        "'top' is a local variable",
+        "module-level names",
+    ),
+    (
+        "undefined-in-bounds",
+        model("x = {{uniform(0, nowhere)}}\nreturn x"),
+        6,
+        9,
+        "undefined name 'nowhere'",
+        None,
+    ),
+    (
+        "pchoice-sum",
+        model("x = {{pchoice([(0.5, 'a'), (0.2, 'b')])}}\nreturn x"),
+        6,
+        11,
+        "probabilities sum to 0.7, not 1",
+        None,
+    ),
+    (
+        "pchoice-pairs",
+        model("x = {{pchoice(['a', 'b'])}}\nreturn x"),
+        6,
+        20,
+        "(probability, option) pairs",
+        None,
+    ),
+    (
+        "empty-choice",
+        model("x = {{choice([])}}\nreturn x"),
+        6,
+        18,
+        "choice() needs at least one option",
+        None,
+    ),
+    (
+        "low-above-high",
+        model("x = {{uniform(1, 0)}}\nreturn x"),
+        6,
+        11,
+        "low bound must be less than high",
+        None,
+    ),
+    (
+        "negative-q",
+        model("x = {{quniform(0, 10, -1)}}\nreturn x"),
+        6,
+        11,
+        "q must be positive",
+        None,
+    ),
+    (
+        "randint-zero",
+        model("x = {{randint(0)}}\nreturn x"),
+        6,
+        11,
+        "upper must be positive",
+        None,
+    ),
+    (
+        "nested-non-choice",
+        model("x = {{uniform(0, uniform(0, 1))}}\nreturn x"),
+        6,
+        22,
+        "can only be nested as a choice option",
+        None,
+    ),
+    (
+        "fstring-name",
+        model("x = {{uniform(f'a', 0, 1)}}\nreturn x"),
+        6,
+        19,
+        "plain string literal",
+        None,
+    ),
     ("star-args", model("x = {{uniform(*b)}}\nreturn x"), 6, 11, "unpacked", None),
     ("model-fn-missing", None, 1, 1, "--model-fn nope", None),
-    ("model-is-data", ["--model-fn", "data"], 1, 1, "'data' cannot be both the model and the data function", "--data-fn"),
-    ("data-fn-missing", ["--data-fn", "load"], 1, 1, "--data-fn load: no top-level function", None),
-    ("multi-line-handle-error", model("x = {{choice([\n    1,\n]) + unifrom(1)}}\nreturn x"), 6, 9,
-     "a handle must hold a distribution call", None),
-    ("tabs", "def data():\n\treturn 1\n\n\ndef create_model(a):\n\tx = {{unifrom(0, 1)}}\n\treturn x\n", 6, 8,
-     "unknown distribution 'unifrom'", None),
-    ("non-ascii-before-handle", model("é = 'ü'; x = {{unifrom(0, 1)}}\nreturn x"), 6, 20,
-     "unknown distribution", None),
-    ("handle-in-default-arg", "def data():\n    return 1, 2\n\n\ndef create_model(a, b=2, lr={{uniform(0, 1)}}):\n    return lr\n",
-     5, 29, "evaluated once, when 'create_model' is defined", "move it into the function body"),
-    ("handle-in-decorator", "def deco(f):\n    return f\n\n\n@deco({{uniform(0, 1)}})\ndef create_model():\n    return 0\n",
-     5, 7, "evaluated once", None),
-    ("handle-in-class-body", "class Cfg:\n    rate = {{uniform(0, 1)}}\n\n\ndef create_model():\n    return Cfg.rate\n",
-     2, 12, "when 'Cfg' is defined", None),
-    ("no-data-for-params", "import os\n\n\ndef create_model(x, y=1):\n    return {{uniform(0, 1)}}\n", 4, 1,
-     "create_model() takes 1 argument(s) but there is no data function", "add a data()"),
-    ("async-model", "async def create_model():\n    return {{uniform(0, 1)}}\n", 1, 1,
-     "the model function 'create_model' is async", "plain def"),
-    ("no-handles", "def data():\n    return 1\n\n\ndef create_model(a):\n    # {{uniform(0, 1)}}\n    return f'{{a}}'\n",
-     1, 1, "no {{ }} handles", None),
-    ("nested-object-choice", model("x = {{choice([None, choice([Dense(2), Dense(4)])])}}\nreturn x"), 6, 25,
-     "object options cannot stand in a nested choice", "its own handle"),
+    (
+        "model-is-data",
+        ["--model-fn", "data"],
+        1,
+        1,
+        "'data' cannot be both the model and the data function",
+        "--data-fn",
+    ),
+    (
+        "data-fn-missing",
+        ["--data-fn", "load"],
+        1,
+        1,
+        "--data-fn load: no top-level function",
+        None,
+    ),
+    (
+        "multi-line-handle-error",
+        model("x = {{choice([\n    1,\n]) + unifrom(1)}}\nreturn x"),
+        6,
+        9,
+        "a handle must hold a distribution call",
+        None,
+    ),
+    (
+        "tabs",
+        "def data():\n\treturn 1\n\n\ndef create_model(a):\n\tx = {{unifrom(0, 1)}}\n\treturn x\n",
+        6,
+        8,
+        "unknown distribution 'unifrom'",
+        None,
+    ),
+    (
+        "non-ascii-before-handle",
+        model("é = 'ü'; x = {{unifrom(0, 1)}}\nreturn x"),
+        6,
+        20,
+        "unknown distribution",
+        None,
+    ),
+    (
+        "handle-in-default-arg",
+        "def data():\n    return 1, 2\n\n\ndef create_model(a, b=2, lr={{uniform(0, 1)}}):\n    return lr\n",
+        5,
+        29,
+        "evaluated once, when 'create_model' is defined",
+        "move it into the function body",
+    ),
+    (
+        "handle-in-decorator",
+        "def deco(f):\n    return f\n\n\n@deco({{uniform(0, 1)}})\ndef create_model():\n    return 0\n",
+        5,
+        7,
+        "evaluated once",
+        None,
+    ),
+    (
+        "handle-in-class-body",
+        "class Cfg:\n    rate = {{uniform(0, 1)}}\n\n\ndef create_model():\n    return Cfg.rate\n",
+        2,
+        12,
+        "when 'Cfg' is defined",
+        None,
+    ),
+    (
+        "no-data-for-params",
+        "import os\n\n\ndef create_model(x, y=1):\n    return {{uniform(0, 1)}}\n",
+        4,
+        1,
+        "create_model() takes 1 argument(s) but there is no data function",
+        "add a data()",
+    ),
+    (
+        "async-model",
+        "async def create_model():\n    return {{uniform(0, 1)}}\n",
+        1,
+        1,
+        "the model function 'create_model' is async",
+        "plain def",
+    ),
+    (
+        "no-handles",
+        "def data():\n    return 1\n\n\ndef create_model(a):\n    # {{uniform(0, 1)}}\n    return f'{{a}}'\n",
+        1,
+        1,
+        "no {{ }} handles",
+        None,
+    ),
+    (
+        "nested-object-choice",
+        model("x = {{choice([None, choice([Dense(2), Dense(4)])])}}\nreturn x"),
+        6,
+        25,
+        "object options cannot stand in a nested choice",
+        "its own handle",
+    ),
 ]
 
 # Checked by code generation, which `space` does not run.
@@ -106,11 +398,25 @@ BYTE_CASES = [
     ("whitespace-only", b"\n\n   \n", 1, 1, "the model file is empty"),
     ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 1, 1, "binary"),
     ("not-utf8", MODEL.encode() + b"x = '\xff\xfe'\n", 7, 6, "not valid utf-8 text"),
-    ("latin1-declared-bad-codec", b"# -*- coding: nonsense -*-\n" + MODEL.encode(), 1, 1, "encoding"),
+    (
+        "latin1-declared-bad-codec",
+        b"# -*- coding: nonsense -*-\n" + MODEL.encode(),
+        1,
+        1,
+        "encoding",
+    ),
 ]
 
 
-def check(result, path: str, line: int, column: int | None, message: str, hint: str | None, text: str):
+def check(
+    result,
+    path: str,
+    line: int,
+    column: int | None,
+    message: str,
+    hint: str | None,
+    text: str,
+):
     assert result.exit_code == 2, result.output
     stderr = result.stderr
     assert "Traceback" not in stderr and "Traceback" not in result.stdout
@@ -128,9 +434,13 @@ def check(result, path: str, line: int, column: int | None, message: str, hint: 
         caret = rest[1]
         assert caret.rstrip().endswith("^")
         col = int(match["col"])
-        assert len(caret.rstrip()) - 4 == col  # the caret sits under the column (tabs kept)
+        assert (
+            len(caret.rstrip()) - 4 == col
+        )  # the caret sits under the column (tabs kept)
     if hint is not None:
-        assert any(line.startswith("  hint: ") and hint in line for line in rest), stderr
+        assert any(
+            line.startswith("  hint: ") and hint in line for line in rest
+        ), stderr
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -164,7 +474,9 @@ def test_malformed_bytes(case, tmp_path):
 def test_stdin_errors_name_stdin():
     result = invoke(["compile", "-"], input=model("x = {{unifrom(0, 1)}}\nreturn x"))
     assert result.exit_code == 2
-    assert result.stderr.startswith("<stdin>:6:11: error: unknown distribution 'unifrom'")
+    assert result.stderr.startswith(
+        "<stdin>:6:11: error: unknown distribution 'unifrom'"
+    )
 
 
 def test_every_error_is_reported_not_just_the_first(tmp_path):
@@ -172,7 +484,10 @@ def test_every_error_is_reported_not_just_the_first(tmp_path):
     path.write_text(model("a = {{unifrom(0, 1)}}\nb = {{choise([1])}}\nreturn a"))
     result = invoke(["compile", str(path)])
     heads = [line for line in result.stderr.splitlines() if HEAD.match(line)]
-    assert [h.split(": error")[0].rsplit(":", 2)[1:] for h in heads] == [["6", "11"], ["7", "11"]]
+    assert [h.split(": error")[0].rsplit(":", 2)[1:] for h in heads] == [
+        ["6", "11"],
+        ["7", "11"],
+    ]
 
 
 def test_missing_file_is_a_clean_error(tmp_path):
@@ -187,10 +502,14 @@ def test_warning_does_not_stop_compilation(tmp_path):
     path.write_text(model("x = {{loguniform(0.001, 0.1)}}\nreturn x"))
     result = invoke(["compile", str(path)])
     assert result.exit_code == 0
-    assert re.match(rf"{re.escape(str(path))}:6:11: warning: .*exponents", result.stderr)
+    assert re.match(
+        rf"{re.escape(str(path))}:6:11: warning: .*exponents", result.stderr
+    )
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00\x01\x02", b"def f(:\n", b"x = {{unifrom(0, 1)}}\n"])
+@pytest.mark.parametrize(
+    "data", [b"", b"\x00\x01\x02", b"def f(:\n", b"x = {{unifrom(0, 1)}}\n"]
+)
 def test_errors_from_a_real_process(tmp_path, data):
     path = tmp_path / "bad.py"
     path.write_bytes(data)
@@ -204,7 +523,12 @@ def test_errors_from_a_real_process(tmp_path, data):
 
 def test_render_keeps_tabs_under_the_caret():
     text = render(Diagnostic(1, 3, "boom", "try again"), "f.py", ["\t\tx = 1"])
-    assert text.splitlines() == ["f.py:1:3: error: boom", "    \t\tx = 1", "    \t\t^", "  hint: try again"]
+    assert text.splitlines() == [
+        "f.py:1:3: error: boom",
+        "    \t\tx = 1",
+        "    \t\t^",
+        "  hint: try again",
+    ]
 
 
 def test_render_without_source_line():

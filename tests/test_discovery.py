@@ -115,11 +115,17 @@ def test_minimize_functions_are_carried():
 )
 def test_name_fallback(names, model, data):
     defs = "\n\n".join(
-        f"def {n}(x):\n    return {{{{uniform(0, 1)}}}}" if n != "data" else "def data():\n    return (1,)"
+        (
+            f"def {n}(x):\n    return {{{{uniform(0, 1)}}}}"
+            if n != "data"
+            else "def data():\n    return (1,)"
+        )
         for n in names
     )
     if "create_model" in names:
-        defs = defs.replace("def model(x):\n    return {{uniform(0, 1)}}", "def model(x):\n    return 0")
+        defs = defs.replace(
+            "def model(x):\n    return {{uniform(0, 1)}}", "def model(x):\n    return 0"
+        )
     if "data" not in names:
         defs = defs.replace("(x):", "():")  # no data(), so nothing to pass
     found = program(defs + "\n")
@@ -130,7 +136,9 @@ def test_name_fallback(names, model, data):
 def test_model_and_data_flags_override_everything():
     found = program(HYPERAS, model_fn="create_model", data_fn="get_data")
     assert found.model.name == "create_model"
-    text = "def load():\n    return (1,)\n\n\ndef net(x):\n    return {{uniform(0, 1)}}\n"
+    text = (
+        "def load():\n    return (1,)\n\n\ndef net(x):\n    return {{uniform(0, 1)}}\n"
+    )
     found = program(text, model_fn="net", data_fn="load")
     assert (found.model.name, found.data.name) == ("net", "load")
     assert found.model.params == ["x"]
@@ -188,12 +196,18 @@ def test_imports_kept_exactly_and_hyperas_dropped():
 def test_future_import_comes_first_in_the_script():
     script = compile_text(IMPORTS)
     body = [line for line in script.splitlines() if line and not line.startswith("#")]
-    first_code = next(i for i, line in enumerate(body) if line.startswith(("import", "from")))
+    first_code = next(
+        i for i, line in enumerate(body) if line.startswith(("import", "from"))
+    )
     assert body[first_code] == "from __future__ import annotations"
     assert "import ujson as json" in script
-    assert not [line for line in script.splitlines() if "import hyperas" in line or "from hyperas " in line]
+    assert not [
+        line
+        for line in script.splitlines()
+        if "import hyperas" in line or "from hyperas " in line
+    ]
     assert "import os.path\n" in script
-    assert "__main__\":\n    print(optim)" not in script
+    assert '__main__":\n    print(optim)' not in script
     assert "print(optim)" not in script
 
 
@@ -231,7 +245,12 @@ def test_main_block_dropped_and_only_used_helpers_carried():
     """
     found = program(text)
     carried = [s.text.splitlines()[0] for s in found.helpers]
-    assert carried == ["SCALE = 2.0", "OFFSET = SCALE * 2", "class Box:", "def helper(v):"]
+    assert carried == [
+        "SCALE = 2.0",
+        "OFFSET = SCALE * 2",
+        "class Box:",
+        "def helper(v):",
+    ]
     script = compile_text(textwrap.dedent(text))
     assert "UNUSED" not in script and "lonely" not in script
 
@@ -276,7 +295,9 @@ def test_handle_sites_and_model_locals():
 
 
 def test_data_params_map_in_order():
-    found = program("def data():\n    return 1, 2, 3\n\n\ndef model(a, b, c):\n    return {{uniform(a, b)}}\n")
+    found = program(
+        "def data():\n    return 1, 2, 3\n\n\ndef model(a, b, c):\n    return {{uniform(a, b)}}\n"
+    )
     assert found.model.params == ["a", "b", "c"]
 
 
@@ -293,13 +314,14 @@ def test_nested_function_defaults_and_lambdas_are_per_trial():
 
 
 def test_duplicate_function_definitions_use_the_last():
-    found = program("def create_model():\n    return 1.0\n\n\ndef create_model():\n    return {{uniform(0, 1)}}\n")
+    found = program(
+        "def create_model():\n    return 1.0\n\n\ndef create_model():\n    return {{uniform(0, 1)}}\n"
+    )
     assert found.model.line == 5
 
 
 def test_environment_setup_keeps_its_place_among_imports():
-    found = program(
-        """
+    found = program("""
         import os
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         import numpy as np
@@ -308,7 +330,10 @@ def test_environment_setup_keeps_its_place_among_imports():
 
         def model():
             return {{uniform(0, 1)}}
-        """
-    )
-    assert found.imports == ["import os", 'os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"', "import numpy as np"]
+        """)
+    assert found.imports == [
+        "import os",
+        'os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"',
+        "import numpy as np",
+    ]
     assert not any("print" in s.text for s in found.helpers)

@@ -11,6 +11,7 @@ import pytest
 from helpers import EXAMPLE_FILES, compile_text, invoke, run_script
 from helpers import records as trials
 
+
 def run_inline(text: str, tmp_path: Path, *args: str) -> Path:
     """Compile `text` (LOG in it becomes a file path), run the script; return the run directory."""
     text = textwrap.dedent(text).replace("LOG_PATH", repr(str(tmp_path / "log.jsonl")))
@@ -25,7 +26,11 @@ def run_inline(text: str, tmp_path: Path, *args: str) -> Path:
 def log(tmp_path: Path) -> list:
     """What the model code wrote with note(): one record per call, across processes."""
     path = tmp_path / "log.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text().splitlines()]
+        if path.exists()
+        else []
+    )
 
 
 PLACEMENTS = """\
@@ -95,13 +100,18 @@ def test_handles_in_every_kind_of_place(tmp_path):
     seen_list = [n for n in notes if "made" not in n]
     made = [n["made"] for n in notes if "made" in n]
     assert len(records) == len(seen_list) == 8
-    assert len(made) == 8  # one object option built per trial, in the trial, never shared
+    assert (
+        len(made) == 8
+    )  # one object option built per trial, in the trial, never shared
     for record, seen in zip(records, seen_list):
         params = record["params"]
         assert record["status"] == "ok"
         assert seen["large"] == (params["if_cond"] == "large")
         assert seen["count"] == params["range"] in (1, 2, 3)
-        assert 0.0 <= params["scaled"] <= 4.0 and seen["scaled"] == [0.0, params["scaled"]]
+        assert 0.0 <= params["scaled"] <= 4.0 and seen["scaled"] == [
+            0.0,
+            params["scaled"],
+        ]
         assert seen["config"] == {"lr": params["lr"], "opt": params["opt"]}
         assert 1e-3 <= params["lr"] <= 1.0
         assert params["opt"] in ({"m": 0.9}, {"m": 0.0})
@@ -134,7 +144,9 @@ def test_bare_float_loss_and_hyperas_dict(tmp_path):
     out = run_inline(text, tmp_path, "--max-evals", "6")
     records = trials(out)
     assert all(r["status"] == "ok" for r in records)
-    assert [r["loss"] for r in records] == pytest.approx([r["params"]["x"] ** 2 for r in records])
+    assert [r["loss"] for r in records] == pytest.approx(
+        [r["params"]["x"] ** 2 for r in records]
+    )
 
 
 @pytest.mark.slow  # runs the compiled script
@@ -159,7 +171,9 @@ def test_minimize_defaults_drive_the_search(tmp_path):
     out = run_inline(text, tmp_path)
     records = trials(out)
     assert len(records) == 3
-    assert [r["loss"] for r in records] == pytest.approx([2.0 * r["params"]["return_value"] for r in records])
+    assert [r["loss"] for r in records] == pytest.approx(
+        [2.0 * r["params"]["return_value"] for r in records]
+    )
     assert json.loads((out / "run.json").read_text())["algo"] == "rand"
 
 
@@ -182,7 +196,9 @@ def test_hyperas_style_example_compiles_unchanged():
     assert "from hyperas import optim" in text and "optim.minimize(" in text
     script = compile_text(text, path="examples/hyperas_style.py")
     # max_evals=5 differs from the script's default (20); algo=tpe is the default.
-    head = script.split("\n# =====")[0]  # the part made for this file, above the runtime
+    head = script.split("\n# =====")[
+        0
+    ]  # the part made for this file, above the runtime
     assert "        max_evals=5,\n" in head and '        algo="' not in head
     assert "from hyperas" not in script and "optim.minimize" not in script
     assert "from __future__ import print_function" in script
@@ -210,7 +226,9 @@ def test_example_compiles_and_runs(example, tmp_path):
             # A real value: the option itself (or its source text for objects), not an index.
             options = record["options"]
             texts = [o for o in options]
-            assert repr(value) in texts or value in texts or json.dumps(value) in texts, (name, value, options)
+            assert (
+                repr(value) in texts or value in texts or json.dumps(value) in texts
+            ), (name, value, options)
         else:
             assert isinstance(value, (int, float)) and not isinstance(value, bool)
     assert "best loss" in run.stdout

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers import ROOT  # noqa: E402
 
-from hyperasc.bundle import runtime_bundle  # noqa: E402
-from hyperasc.codegen import Target, format_script  # noqa: E402
-from hyperasc.compiler import compile_source  # noqa: E402
-from hyperasc.source import read_source  # noqa: E402
+from hyperasc.compile.bundle import runtime_bundle  # noqa: E402
+from hyperasc.compile.codegen import Target, format_script  # noqa: E402
+from hyperasc.compile.pipeline import compile_source  # noqa: E402
+from hyperasc.compile.source import read_source  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "golden"
 # Extra command-line flags for inputs whose functions have other names.
@@ -49,7 +49,9 @@ def compile_golden(path: Path) -> str:
     command = f"hyperasc compile {relative} -o {out}"
     command += "".join(f" --{k.replace('_', '-')} {v}" for k, v in flags.items())
     target = Target(relative, command, Path(out).name)
-    script, _ = compile_source(read_source(relative, path.read_bytes()), target, **flags)
+    script, _ = compile_source(
+        read_source(relative, path.read_bytes()), target, **flags
+    )
     head, bundle, tail = split_script(script)
     assert bundle == runtime_bundle()
     assert tail.startswith('if __name__ == "__main__":')
@@ -69,14 +71,23 @@ def test_golden(path):
     if os.environ.get("HYPERASC_UPDATE_GOLDEN"):
         expected_path(path).write_text(actual, encoding="utf-8")
     expected_file = expected_path(path)
-    assert expected_file.exists(), f"no {expected_file.name}; run python tests/test_golden.py --update"
+    assert (
+        expected_file.exists()
+    ), f"no {expected_file.name}; run python tests/test_golden.py --update"
     expected = expected_file.read_text(encoding="utf-8")
     if actual != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-            fromfile=expected_file.name, tofile="compiled"))
-        pytest.fail(f"{path.name} compiles differently; if intended, run "
-                    f"python tests/test_golden.py --update\n{diff[:6000]}")
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile=expected_file.name,
+                tofile="compiled",
+            )
+        )
+        pytest.fail(
+            f"{path.name} compiles differently; if intended, run "
+            f"python tests/test_golden.py --update\n{diff[:6000]}"
+        )
 
 
 def test_golden_inputs_exist():
@@ -99,7 +110,11 @@ def test_runtime_bundle_is_black_stable_and_version_neutral():
 def test_whole_script_passes_black_check(path):
     relative = path.relative_to(ROOT).as_posix()
     flags = FLAGS.get(path.stem, {})
-    script, _ = compile_source(read_source(relative, path.read_bytes()), Target(relative, "hyperasc compile"), **flags)
+    script, _ = compile_source(
+        read_source(relative, path.read_bytes()),
+        Target(relative, "hyperasc compile"),
+        **flags,
+    )
     assert format_script(script) == script
 
 
@@ -126,7 +141,11 @@ def test_one_trial_of_each_golden_input_runs(path, tmp_path):
 
     relative = path.relative_to(ROOT).as_posix()
     flags = FLAGS.get(path.stem, {})
-    script, _ = compile_source(read_source(relative, path.read_bytes()), Target(relative, "hyperasc compile"), **flags)
+    script, _ = compile_source(
+        read_source(relative, path.read_bytes()),
+        Target(relative, "hyperasc compile"),
+        **flags,
+    )
     (tmp_path / "tune.py").write_text(script)
     result = run_script(tmp_path / "tune.py", tmp_path / "run", "--max-evals", "1")
     assert result.returncode == 0, result.stderr[-3000:]

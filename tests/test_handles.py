@@ -3,8 +3,8 @@
 import pytest
 
 from hyperasc.diagnostics import CompileError
-from hyperasc.handles import SIGNATURES, parse_handle
-from hyperasc.scanner import scan
+from hyperasc.compile.handles import SIGNATURES, parse_handle
+from hyperasc.compile.scanner import scan
 
 
 def parse(inner, prefix="x = "):
@@ -50,14 +50,26 @@ def test_every_distribution(inner, dist, args):
 
 def test_signatures_cover_hyperopt():
     assert set(SIGNATURES) == {
-        "choice", "pchoice", "randint", "uniform", "quniform", "loguniform", "qloguniform",
-        "normal", "qnormal", "lognormal", "qlognormal", "uniformint",
+        "choice",
+        "pchoice",
+        "randint",
+        "uniform",
+        "quniform",
+        "loguniform",
+        "qloguniform",
+        "normal",
+        "qnormal",
+        "lognormal",
+        "qlognormal",
+        "uniformint",
     }
 
 
 @pytest.mark.parametrize("dist", sorted(SIGNATURES))
 def test_explicit_name_on_every_distribution(dist):
-    args = {"choice": "[1, 2]", "pchoice": "[(0.5, 1), (0.5, 2)]", "randint": "5"}.get(dist)
+    args = {"choice": "[1, 2]", "pchoice": "[(0.5, 1), (0.5, 2)]", "randint": "5"}.get(
+        dist
+    )
     if args is None:
         args = ", ".join(["1", "2", "1"][: len(SIGNATURES[dist])])
     parsed, _ = parse(f"{dist}('my_name', {args})")
@@ -73,9 +85,20 @@ def test_explicit_name_and_location():
 
 
 def test_choice_options_kinds():
-    parsed, _ = parse("choice([None, 'relu', 3, Dropout(0.5), layers.Activation('linear')])")
-    assert [o.kind for o in parsed.options] == ["literal", "literal", "literal", "object", "object"]
-    assert [o.text for o in parsed.options][3:] == ["Dropout(0.5)", "layers.Activation('linear')"]
+    parsed, _ = parse(
+        "choice([None, 'relu', 3, Dropout(0.5), layers.Activation('linear')])"
+    )
+    assert [o.kind for o in parsed.options] == [
+        "literal",
+        "literal",
+        "literal",
+        "object",
+        "object",
+    ]
+    assert [o.text for o in parsed.options][3:] == [
+        "Dropout(0.5)",
+        "layers.Activation('linear')",
+    ]
     assert parsed.is_object_choice
 
 
@@ -87,7 +110,10 @@ def test_choice_of_dicts():
 
 def test_pchoice_options_and_probabilities():
     parsed, _ = parse("pchoice([(0.2, 'sgd'), (0.8, 'adam')])")
-    assert [(o.probability, o.text) for o in parsed.options] == [("0.2", "'sgd'"), ("0.8", "'adam'")]
+    assert [(o.probability, o.text) for o in parsed.options] == [
+        ("0.2", "'sgd'"),
+        ("0.8", "'adam'"),
+    ]
 
 
 def test_nested_distribution_in_choice():

@@ -16,8 +16,15 @@ import pytest
 
 from hyperasc.diagnostics import CompileError
 from hyperasc.fileio import write_atomically
-from hyperasc.scanner import Placeholders, Segment, as_operand, fill, scan, substitute
-from hyperasc.source import split_lines
+from hyperasc.compile.scanner import (
+    Placeholders,
+    Segment,
+    as_operand,
+    fill,
+    scan,
+    substitute,
+)
+from hyperasc.text.lines import split_lines
 
 from helpers import PRELUDE, analyse_text, compile_text, invoke, model_file
 
@@ -32,7 +39,9 @@ def diagnostics_of(text: str, full: bool = False) -> list:
 
 def model_function(script: str, name: str = "create_model") -> ast.FunctionDef:
     tree = ast.parse(script)
-    return next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    return next(
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name
+    )
 
 
 # --- (a) a handle glued to the operand before it -----------------------------------------
@@ -41,17 +50,37 @@ def model_function(script: str, name: str = "create_model") -> ast.FunctionDef:
 @pytest.mark.parametrize(
     "body, column, message",
     [
-        ("x = layers.Dropout{{uniform(0, 0.5)}}\n", 23, "cannot follow 'Dropout' directly"),
-        ("x = optimizer{{choice(['adam', 'sgd'])}}\n", 18, "cannot follow 'optimizer' directly"),
+        (
+            "x = layers.Dropout{{uniform(0, 0.5)}}\n",
+            23,
+            "cannot follow 'Dropout' directly",
+        ),
+        (
+            "x = optimizer{{choice(['adam', 'sgd'])}}\n",
+            18,
+            "cannot follow 'optimizer' directly",
+        ),
         ("x = 1{{uniform(0, 1)}}\n", 10, "cannot follow '1' directly"),
-        ("x = {{uniform(0, 1)}}{{uniform(0, 2)}}\n", 26, "cannot follow another handle"),
+        (
+            "x = {{uniform(0, 1)}}{{uniform(0, 2)}}\n",
+            26,
+            "cannot follow another handle",
+        ),
         ("x = 'a'{{uniform(0, 1)}}\n", 12, "cannot follow ''a'' directly"),
         ("x = f(a){{uniform(0, 1)}}\n", 13, "cannot follow ')' directly"),
         ("x = a[0]{{uniform(0, 1)}}\n", 13, "cannot follow ']' directly"),
         ("x = {1: 2}{{uniform(0, 1)}}\n", 15, "cannot follow '}' directly"),
         ("x = None{{uniform(0, 1)}}\n", 13, "cannot follow 'None' directly"),
-        ("x = Dropout {{uniform(0, 1)}}\n", 17, "cannot follow 'Dropout' directly"),  # a space reads as a call too
-        ("x = f(a\n      {{uniform(0, 1)}})\n", 11, "cannot follow 'a' directly"),  # across a line break in brackets
+        (
+            "x = Dropout {{uniform(0, 1)}}\n",
+            17,
+            "cannot follow 'Dropout' directly",
+        ),  # a space reads as a call too
+        (
+            "x = f(a\n      {{uniform(0, 1)}})\n",
+            11,
+            "cannot follow 'a' directly",
+        ),  # across a line break in brackets
     ],
 )
 def test_handle_after_an_operand_is_an_error_at_the_handle(body, column, message):
@@ -62,18 +91,24 @@ def test_handle_after_an_operand_is_an_error_at_the_handle(body, column, message
 
 
 def test_missing_parenthesis_gets_a_hint():
-    (diagnostic,) = diagnostics_of(model_file("x = layers.Dropout{{uniform(0, 0.5)}}\nreturn x\n"))
+    (diagnostic,) = diagnostics_of(
+        model_file("x = layers.Dropout{{uniform(0, 0.5)}}\nreturn x\n")
+    )
     assert "did you mean Dropout({{uniform(0, 0.5)}})?" in diagnostic.hint
 
 
 def test_every_glued_handle_is_reported_at_once():
-    found = diagnostics_of(model_file("a = x{{uniform(0, 1)}}\nb = y{{uniform(0, 1)}}\n"))
+    found = diagnostics_of(
+        model_file("a = x{{uniform(0, 1)}}\nb = y{{uniform(0, 1)}}\n")
+    )
     assert [d.line for d in found] == [6, 7]
 
 
 def test_a_handle_after_a_statement_ends_is_not_glued():
     # The previous line's `x` and this handle are in different logical lines.
-    params = analyse_text(model_file("y = x\n{{uniform(0, 1)}}\nreturn y\n")).space.parameters
+    params = analyse_text(
+        model_file("y = x\n{{uniform(0, 1)}}\nreturn y\n")
+    ).space.parameters
     assert [p.dist.dist for p in params] == ["uniform"]
 
 
@@ -84,14 +119,19 @@ def test_soft_keyword_match_used_as_a_call_is_an_error():
 
 def test_handle_left_open_by_a_comment_is_reported_at_the_handle():
     # Before, the error pointed at the call's ')' two lines later.
-    (diagnostic,) = diagnostics_of(model_file("return f(1,\n         {{#choice([1, 2])}},\n         2)\n"))
+    (diagnostic,) = diagnostics_of(
+        model_file("return f(1,\n         {{#choice([1, 2])}},\n         2)\n")
+    )
     assert (diagnostic.line, diagnostic.column) == (7, 14)
     assert "not closed before the ')' at line 8 column 15" in diagnostic.message
 
 
 def test_unmatched_bracket_says_what_it_does_not_close():
     (diagnostic,) = diagnostics_of(model_file("return {{uniform(0, 1))}}\n"))
-    assert (diagnostic.line, diagnostic.column) == (6, 27) and diagnostic.message == "unmatched ')'"
+    assert (diagnostic.line, diagnostic.column) == (
+        6,
+        27,
+    ) and diagnostic.message == "unmatched ')'"
     assert diagnostic.hint == "it does not close the handle '{{' at line 6 column 12"
 
 
@@ -116,14 +156,24 @@ def test_not_in_and_if_glued_to_handles_keep_their_meaning():
     )
     fn = model_function(compile_text(model_file(body)))
     test = fn.body[0].test
-    assert isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Subscript)
-    assert isinstance(fn.body[1], ast.For) and isinstance(fn.body[1].iter, ast.Subscript)
-    assert isinstance(fn.body[2].value, ast.IfExp) and isinstance(fn.body[2].value.test, ast.Subscript)
+    assert (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        and isinstance(test.operand, ast.Subscript)
+    )
+    assert isinstance(fn.body[1], ast.For) and isinstance(
+        fn.body[1].iter, ast.Subscript
+    )
+    assert isinstance(fn.body[2].value, ast.IfExp) and isinstance(
+        fn.body[2].value.test, ast.Subscript
+    )
     compare = fn.body[3].value
     assert isinstance(compare, ast.Compare) and isinstance(compare.ops[0], ast.In)
 
 
-@pytest.mark.parametrize("word", ["return", "not", "in", "if", "else", "and", "or", "is", "assert", "yield"])
+@pytest.mark.parametrize(
+    "word", ["return", "not", "in", "if", "else", "and", "or", "is", "assert", "yield"]
+)
 def test_fill_puts_a_space_after_a_keyword(word):
     placeholders = Placeholders()
     text = f"{word}(__hx0__)"
@@ -172,11 +222,7 @@ def test_placeholder_spelling_avoids_the_users_text():
 
 
 def test_user_text_that_looks_like_a_placeholder_is_left_alone():
-    body = (
-        "s = '(__hx0__)'\n"
-        "t = (__hx7__)\n"
-        "return s, t, {{uniform(0, 1)}}\n"
-    )
+    body = "s = '(__hx0__)'\n" "t = (__hx7__)\n" "return s, t, {{uniform(0, 1)}}\n"
     script = compile_text(model_file(body))
     fn = model_function(script)
     assert fn.body[0].value.value == "(__hx0__)"
@@ -224,7 +270,9 @@ def test_program_texts_carry_their_placeholder_spelling():
 )
 def test_handle_as_a_target_is_an_error_at_the_handle(body, column):
     (diagnostic,) = diagnostics_of(model_file(body))
-    assert diagnostic.line == PRELUDE.count("\n") + 1 + body.count("\n", 0, body.index("{{"))
+    assert diagnostic.line == PRELUDE.count("\n") + 1 + body.count(
+        "\n", 0, body.index("{{")
+    )
     assert diagnostic.column == column
     assert "cannot be assigned to" in diagnostic.message
 
@@ -233,7 +281,10 @@ def test_handle_as_a_target_is_an_error_at_the_handle(body, column):
     "body, column",
     [
         ("y: {{uniform(0, 1)}} = 1\n", 8),
-        ("model.addlambda: ({{choice([f(), g()])}})\n", 23),  # a mutation the campaign found
+        (
+            "model.addlambda: ({{choice([f(), g()])}})\n",
+            23,
+        ),  # a mutation the campaign found
     ],
 )
 def test_handle_in_a_variable_annotation_is_an_error(body, column):
@@ -255,7 +306,9 @@ def test_split_lines_splits_only_at_line_breaks():
     assert "".join(split_lines("a\r\nb\u2029\n", keepends=True)) == "a\r\nb\u2029\n"
 
 
-@pytest.mark.parametrize("char", ODD_LINE_CHARACTERS, ids=[hex(ord(c)) for c in ODD_LINE_CHARACTERS])
+@pytest.mark.parametrize(
+    "char", ODD_LINE_CHARACTERS, ids=[hex(ord(c)) for c in ODD_LINE_CHARACTERS]
+)
 def test_odd_characters_in_comments_and_strings_do_not_shift_lines(char):
     text = (
         f"# a comment{char}that goes on\n"
@@ -269,12 +322,21 @@ def test_odd_characters_in_comments_and_strings_do_not_shift_lines(char):
     assert [(p.line, p.column) for p in params] == [(10, 9), (11, 16)]
 
 
-@pytest.mark.parametrize("char", ODD_LINE_CHARACTERS, ids=[hex(ord(c)) for c in ODD_LINE_CHARACTERS])
+@pytest.mark.parametrize(
+    "char", ODD_LINE_CHARACTERS, ids=[hex(ord(c)) for c in ODD_LINE_CHARACTERS]
+)
 def test_errors_after_odd_characters_point_at_the_right_line(char):
-    text = f"# {char}\nS = '{char}'\n" + PRELUDE + "    return {{uniform(1, 0)}} + {{unifrm(0, 1)}}\n"
+    text = (
+        f"# {char}\nS = '{char}'\n"
+        + PRELUDE
+        + "    return {{uniform(1, 0)}} + {{unifrm(0, 1)}}\n"
+    )
     found = diagnostics_of(text)
     assert [d.line for d in found] == [8, 8]
-    assert [d.column for d in found] == [14, 34]  # bounds are checked at the call, a name at the name
+    assert [d.column for d in found] == [
+        14,
+        34,
+    ]  # bounds are checked at the call, a name at the name
 
 
 def test_form_feed_line_between_functions_compiles():
@@ -286,10 +348,19 @@ def test_form_feed_line_between_functions_compiles():
 @pytest.mark.parametrize("line", ["\f    y = x\n", "\f\n", "  \f    y = x\n"])
 def test_form_feed_in_an_indentation_compiles(line):
     # Valid Python (the tokenizer resets the indentation at a form feed), which black cannot parse.
-    text = PRELUDE + "    x = {{uniform(0, 1)}}\n" + line + '    s = """a\n\f    b"""\n    return x, s\n'
+    text = (
+        PRELUDE
+        + "    x = {{uniform(0, 1)}}\n"
+        + line
+        + '    s = """a\n\f    b"""\n    return x, s\n'
+    )
     fn = model_function(compile_text(text))
     assert isinstance(fn.body[-1], ast.Return)
-    strings = [n.value for n in ast.walk(fn) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    strings = [
+        n.value
+        for n in ast.walk(fn)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
     assert "a\n\f    b" in strings  # a form feed inside a string stays
 
 
@@ -326,23 +397,54 @@ def test_decorator_with_a_space_after_the_at_sign_compiles(tmp_path):
 @pytest.mark.parametrize(
     "text, location, message",
     [
-        (PRELUDE + "    return {{uniform(0, 1)}}\n\n\nfrom hyperas import optim\n"
-         "optim.minimize(model=create_model, data=data, data_args={[1]: 2})\n",
-         "model.py:10:57:", "data_args must be a literal"),
-        (PRELUDE + "    return {{choice([*'adam', 'rmsprop'])}}\n", "model.py:6:22:", "not unpacked with *"),
-        (PRELUDE + "    return {{pchoice([(0.5, *'ab')])}}\n", "model.py:6:29:", "not unpacked with *"),
-        (PRELUDE + "    return 1{{uniform(0, 1)}}\n", "model.py:6:13:", "cannot follow '1'"),
-        (PRELUDE + "    return {{uniform(0, 1)}}{{uniform(0, 2)}}\n", "model.py:6:29:", "another handle"),
-        (PRELUDE + "    x = layers.Dropout{{uniform(0, 0.5)}}\n", "model.py:6:23:", "cannot follow 'Dropout'"),
-        (PRELUDE + "    for {{uniform(0, 1)}} in a:\n        pass\n", "model.py:6:9:", "cannot be assigned"),
+        (
+            PRELUDE + "    return {{uniform(0, 1)}}\n\n\nfrom hyperas import optim\n"
+            "optim.minimize(model=create_model, data=data, data_args={[1]: 2})\n",
+            "model.py:10:57:",
+            "data_args must be a literal",
+        ),
+        (
+            PRELUDE + "    return {{choice([*'adam', 'rmsprop'])}}\n",
+            "model.py:6:22:",
+            "not unpacked with *",
+        ),
+        (
+            PRELUDE + "    return {{pchoice([(0.5, *'ab')])}}\n",
+            "model.py:6:29:",
+            "not unpacked with *",
+        ),
+        (
+            PRELUDE + "    return 1{{uniform(0, 1)}}\n",
+            "model.py:6:13:",
+            "cannot follow '1'",
+        ),
+        (
+            PRELUDE + "    return {{uniform(0, 1)}}{{uniform(0, 2)}}\n",
+            "model.py:6:29:",
+            "another handle",
+        ),
+        (
+            PRELUDE + "    x = layers.Dropout{{uniform(0, 0.5)}}\n",
+            "model.py:6:23:",
+            "cannot follow 'Dropout'",
+        ),
+        (
+            PRELUDE + "    for {{uniform(0, 1)}} in a:\n        pass\n",
+            "model.py:6:9:",
+            "cannot be assigned",
+        ),
     ],
 )
-def test_reproductions_end_in_one_located_error(tmp_path, monkeypatch, text, location, message):
+def test_reproductions_end_in_one_located_error(
+    tmp_path, monkeypatch, text, location, message
+):
     (tmp_path / "model.py").write_text(text)
     monkeypatch.chdir(tmp_path)
     result = invoke(["compile", "model.py"])
     assert result.exit_code == 2
-    assert result.stderr.startswith(location) and message in result.stderr.splitlines()[0]
+    assert (
+        result.stderr.startswith(location) and message in result.stderr.splitlines()[0]
+    )
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.stderr
 
 
@@ -363,7 +465,7 @@ def test_reproductions_that_are_valid_compile_to_valid_python(tmp_path, body):
 
 
 def _break_the_compiler(monkeypatch):
-    from hyperasc import compiler
+    from hyperasc.compile import pipeline as compiler
 
     def broken(*args, **kwargs):
         raise RuntimeError("stage exploded\nsecond line")
@@ -391,7 +493,9 @@ def test_debug_shows_the_traceback(small_model, monkeypatch, how):
         monkeypatch.delenv("HYPERASC_DEBUG", raising=False)
         result = invoke(["--debug", "compile", str(small_model)])
     # The exception escapes to the interpreter, which prints its traceback.
-    assert isinstance(result.exception, RuntimeError) and "stage exploded" in str(result.exception)
+    assert isinstance(result.exception, RuntimeError) and "stage exploded" in str(
+        result.exception
+    )
 
 
 @pytest.fixture
@@ -443,7 +547,9 @@ def test_fifo_is_written_directly(tmp_path):
     reader.join(10)
     assert received == [b"through the pipe"]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "pipe"
+    ]  # no temporary file left
 
 
 @pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")

@@ -16,10 +16,10 @@ import pytest
 
 from helpers import ROOT, compile_text, invoke, run_script
 
-from hyperasc.bundle import MARKER
+from hyperasc.compile.bundle import MARKER
 from hyperasc.diagnostics import CompileError
-from hyperasc.source import read_source
-from hyperasc.compiler import analyse
+from hyperasc.compile.source import read_source
+from hyperasc.compile.pipeline import analyse
 
 CASES = ROOT / "tests" / "hyperas_cases"
 PY_CASES = sorted(p.name for p in CASES.glob("*.py"))
@@ -45,12 +45,20 @@ def undefined_names(script: str) -> set[str]:
     from pyflakes import messages
 
     checker = pyflakes.Checker(ast.parse(script), filename="tune.py")
-    return {m.message_args[0] for m in checker.messages if isinstance(m, messages.UndefinedName)}
+    return {
+        m.message_args[0]
+        for m in checker.messages
+        if isinstance(m, messages.UndefinedName)
+    }
 
 
 def assert_no_new_undefined_names(script: str, source_text: str) -> None:
     """Every undefined name in the script is one the model file spells (so hyperasc did not add it)."""
-    added = {n for n in undefined_names(script) if not re.search(rf"\b{re.escape(n)}\b", source_text)}
+    added = {
+        n
+        for n in undefined_names(script)
+        if not re.search(rf"\b{re.escape(n)}\b", source_text)
+    }
     assert not added, f"the compiler introduced undefined names: {sorted(added)}"
 
 
@@ -66,11 +74,22 @@ def test_module_level_call_of_data_is_dropped_with_a_note(tmp_path):
     script = model_part(script_path.read_text())
     assert "= data()" not in script and "baseline" not in script
     notes = stderr_lines(stderr, "note")
-    assert any(line.startswith(str(CASES / "module_level_data.py") + ":31:1: note: not carried") and "data()" in line
-               for line in notes), stderr
+    assert any(
+        line.startswith(
+            str(CASES / "module_level_data.py") + ":31:1: note: not carried"
+        )
+        and "data()" in line
+        for line in notes
+    ), stderr
     # The seed stays, after the imports and the constant it reads, before data().
-    assert script.index("SEED = 7") < script.index("np.random.seed(SEED)") < script.index("def data():")
-    assert_no_new_undefined_names(script_path.read_text(), (CASES / "module_level_data.py").read_text())
+    assert (
+        script.index("SEED = 7")
+        < script.index("np.random.seed(SEED)")
+        < script.index("def data():")
+    )
+    assert_no_new_undefined_names(
+        script_path.read_text(), (CASES / "module_level_data.py").read_text()
+    )
 
 
 def test_carried_statements_come_after_what_they_use():
@@ -116,7 +135,10 @@ def create_model(a, b):
     assert "FIRST = load()" not in script  # it would run data() above its definition
     notes = analyse(read_source("m.py", text.encode())).warnings
     assert [(d.line, d.severity) for d in notes] == [(5, "warning")]
-    assert "it calls load()" in notes[0].message and "'FIRST' is undefined" in notes[0].message
+    assert (
+        "it calls load()" in notes[0].message
+        and "'FIRST' is undefined" in notes[0].message
+    )
 
 
 def test_a_name_only_a_dropped_statement_binds_is_a_warning():
@@ -152,7 +174,11 @@ SHAPE = (look_back, 2)
 def create_model(a):
     return {{uniform(0, 1)}} * SHAPE[0]
 """
-    warnings = [d for d in analyse(read_source("m.py", text.encode())).warnings if d.severity == "warning"]
+    warnings = [
+        d
+        for d in analyse(read_source("m.py", text.encode())).warnings
+        if d.severity == "warning"
+    ]
     assert [(d.line, d.column) for d in warnings] == [(6, 1)]
     assert "'look_back', a local variable of data()" in warnings[0].message
 
@@ -166,9 +192,11 @@ def test_data_locals_are_bound_for_the_model_helpers_and_bounds(tmp_path):
     assert "undefined name" not in stderr
     assert 'globals(), ("num_classes", "num_features", "scale")' in script
     # The space reads num_features in a bound: data() runs before the space is built.
-    space = script[script.index("def _hx_space():"):script.index("_hx_params = {}")]
+    space = script[script.index("def _hx_space():") : script.index("_hx_params = {}")]
     assert space.index("_hx_data()") < space.index("num_features / 32")
-    assert_no_new_undefined_names(script_path.read_text(), (CASES / "data_locals.py").read_text())
+    assert_no_new_undefined_names(
+        script_path.read_text(), (CASES / "data_locals.py").read_text()
+    )
 
 
 def test_a_model_without_arguments_reads_the_data_as_globals(tmp_path):
@@ -179,10 +207,18 @@ def test_a_model_without_arguments_reads_the_data_as_globals(tmp_path):
 
 
 def test_data_locals_in_choice_bounds_and_a_clear_error_for_other_names():
-    prelude = "def data():\n    num_classes = 10\n    return (1,)\n\n\ndef create_model(a):\n"
-    ok = prelude + "    return {{choice([num_classes, 2 * num_classes])}} + {{uniform(0, num_classes)}}\n"
+    prelude = (
+        "def data():\n    num_classes = 10\n    return (1,)\n\n\ndef create_model(a):\n"
+    )
+    ok = (
+        prelude
+        + "    return {{choice([num_classes, 2 * num_classes])}} + {{uniform(0, num_classes)}}\n"
+    )
     analysis = analyse(read_source("model.py", ok.encode()))
-    assert analysis.program.data_locals == ["num_classes"] and analysis.space.reads_data_locals
+    assert (
+        analysis.program.data_locals == ["num_classes"]
+        and analysis.space.reads_data_locals
+    )
     bad = prelude + "    return {{uniform(0, num_layers)}}\n"
     with pytest.raises(CompileError) as info:
         analyse(read_source("model.py", bad.encode()))
@@ -222,11 +258,15 @@ def test_first_minimize_call_decides_and_a_note_names_the_other(tmp_path):
 
 
 def test_model_fn_picks_one_of_several(tmp_path):
-    script_path, _ = compile_case("several_models.py", tmp_path, "--model-fn", "tree_model")
+    script_path, _ = compile_case(
+        "several_models.py", tmp_path, "--model-fn", "tree_model"
+    )
     script = model_part(script_path.read_text())
     assert "def tree_model(" in script and "def linear_model(" not in script
     assert "max_depth" in script and '"C"' not in script
-    assert "max_evals=6," in script  # the defaults of tree_model's own optim.minimize call
+    assert (
+        "max_evals=6," in script
+    )  # the defaults of tree_model's own optim.minimize call
 
 
 def test_several_candidates_without_a_call_list_their_lines(tmp_path):
@@ -236,8 +276,10 @@ def test_several_candidates_without_a_call_list_their_lines(tmp_path):
     result = invoke(["compile", str(path)])
     assert result.exit_code == 2
     first = result.stderr.splitlines()[0]
-    assert first == (f"{path}:16:1: error: several model functions: "
-                     "'linear_model' (line 16), 'tree_model' (line 21)")
+    assert first == (
+        f"{path}:16:1: error: several model functions: "
+        "'linear_model' (line 16), 'tree_model' (line 21)"
+    )
     assert "--model-fn NAME" in result.stderr
     assert invoke(["compile", str(path), "--model-fn", "tree_model"]).exit_code == 0
 
@@ -261,7 +303,10 @@ def create_model(a):
 """
     analysis = analyse(read_source("m.py", text.encode()))
     assert analysis.program.model.name == "create_model"
-    assert [p.name for p in analysis.space.parameters] == ["return_value", "return_value_1"]
+    assert [p.name for p in analysis.space.parameters] == [
+        "return_value",
+        "return_value_1",
+    ]
 
 
 def test_a_lone_function_with_handles_is_the_model():
@@ -276,22 +321,32 @@ def test_conditional_works_and_no_hyperas_import_is_left(tmp_path):
     script_path, _ = compile_case("conditional_helper.py", tmp_path)
     script = model_part(script_path.read_text())
     assert not re.search(r"^\s*(from|import)\s+hyperas\b", script, re.MULTILINE)
-    assert "pass  # hyperas import" in script  # where create_model imported from hyperas
+    assert (
+        "pass  # hyperas import" in script
+    )  # where create_model imported from hyperas
     assert "def conditional(value):" in script
-    assert 'if conditional(_hx_params["conditional"]) == "ridge":' in script  # hyperas's name kept
-    assert_no_new_undefined_names(script_path.read_text(), (CASES / "conditional_helper.py").read_text())
+    assert (
+        'if conditional(_hx_params["conditional"]) == "ridge":' in script
+    )  # hyperas's name kept
+    assert_no_new_undefined_names(
+        script_path.read_text(), (CASES / "conditional_helper.py").read_text()
+    )
 
 
 def test_conditional_under_another_name():
-    text = ("from hyperas.distributions import conditional as cond\n\n\n"
-            "def create_model():\n    return cond({{uniform(0, 1)}})\n")
+    text = (
+        "from hyperas.distributions import conditional as cond\n\n\n"
+        "def create_model():\n    return cond({{uniform(0, 1)}})\n"
+    )
     script = model_part(compile_text(text))
     assert "def cond(value):" in script and "hyperas.distributions" not in script
 
 
 def test_other_hyperas_names_the_model_reads_get_a_warning():
-    text = ("from hyperas.utils import eval_hyperopt_space\n\n\n"
-            "def create_model():\n    eval_hyperopt_space({}, {})\n    return {{uniform(0, 1)}}\n")
+    text = (
+        "from hyperas.utils import eval_hyperopt_space\n\n\n"
+        "def create_model():\n    eval_hyperopt_space({}, {})\n    return {{uniform(0, 1)}}\n"
+    )
     warnings = analyse(read_source("m.py", text.encode())).warnings
     assert [(d.line, d.severity) for d in warnings] == [(1, "warning")]
     assert "'eval_hyperopt_space' comes from hyperas" in warnings[0].message
@@ -305,21 +360,36 @@ def test_ensemble_mongo_argv_and_setup_are_told(tmp_path):
     script = model_part(script_path.read_text())
     warnings = stderr_lines(stderr, "warning")
     where = {line.split(": warning:")[0].rsplit(":", 2)[1] for line in warnings}
-    assert where == {"18", "23", "35", "36"}, stderr  # GPU loop, sys.argv, MongoTrials, best_ensemble
+    assert where == {
+        "18",
+        "23",
+        "35",
+        "36",
+    }, stderr  # GPU loop, sys.argv, MongoTrials, best_ensemble
     assert "--keep-best K" in stderr and "K = 3 is the script's default" in stderr
-    assert "--mongo URL --exp-key KEY" in stderr and "TF_FORCE_GPU_ALLOW_GROWTH" in stderr
+    assert (
+        "--mongo URL --exp-key KEY" in stderr and "TF_FORCE_GPU_ALLOW_GROWTH" in stderr
+    )
     assert "keep_best=3," in script
     assert "set_memory_growth" not in script and "list_physical_devices" not in script
     assert script.index("np.random.seed(1337)") < script.index("def data():")
     assert "random.seed(1337)" in script
 
 
-@pytest.mark.parametrize("read, column", [("parser.parse_args().rows", 12), ("int(argv[1])", 16)])
+@pytest.mark.parametrize(
+    "read, column", [("parser.parse_args().rows", 12), ("int(argv[1])", 16)]
+)
 def test_data_reading_the_command_line_is_a_warning(read, column):
-    text = ("import argparse\nfrom sys import argv\n\nparser = argparse.ArgumentParser()\n\n\n"
-            f"def data():\n    rows = {read}\n    return (rows,)\n\n\n"
-            "def create_model(a):\n    return {{uniform(0, 1)}} * a\n")
-    warnings = [d for d in analyse(read_source("m.py", text.encode())).warnings if d.severity == "warning"]
+    text = (
+        "import argparse\nfrom sys import argv\n\nparser = argparse.ArgumentParser()\n\n\n"
+        f"def data():\n    rows = {read}\n    return (rows,)\n\n\n"
+        "def create_model(a):\n    return {{uniform(0, 1)}} * a\n"
+    )
+    warnings = [
+        d
+        for d in analyse(read_source("m.py", text.encode())).warnings
+        if d.severity == "warning"
+    ]
     assert [(d.line, d.column) for d in warnings] == [(8, column)]
     assert "sys.argv" in warnings[0].message and "data_args" in warnings[0].hint
 
@@ -348,11 +418,18 @@ def create_model(a):
     analysis = analyse(read_source("m.py", text.encode()))
     assert analysis.warnings == []  # kept silently
     script = model_part(compile_text(text))
-    imports = script[script.index("# ---- Imports"):script.index("# ---- Helpers")]
-    assert imports.index("import warnings") < imports.index('sys.path.append("lib")') < imports.index("from keras")
-    helpers = script[script.index("# ---- Helpers"):script.index("def data():")]
-    for line in ('K.set_image_data_format("channels_first")', 'tf.get_logger().setLevel("ERROR")',
-                 'warnings.filterwarnings("ignore")'):
+    imports = script[script.index("# ---- Imports") : script.index("# ---- Helpers")]
+    assert (
+        imports.index("import warnings")
+        < imports.index('sys.path.append("lib")')
+        < imports.index("from keras")
+    )
+    helpers = script[script.index("# ---- Helpers") : script.index("def data():")]
+    for line in (
+        'K.set_image_data_format("channels_first")',
+        'tf.get_logger().setLevel("ERROR")',
+        'warnings.filterwarnings("ignore")',
+    ):
         assert line in helpers
     assert "print(" not in helpers
 
@@ -375,7 +452,11 @@ if __name__ == '__main__':
     models = optim.best_models(nb_models=4, model=net, data=data, algo=rand.suggest, max_evals=9, trials=Trials())
 """
     script = model_part(compile_text(text))
-    assert "keep_best=4," in script and "max_evals=9," in script and 'algo="rand",' in script
+    assert (
+        "keep_best=4," in script
+        and "max_evals=9," in script
+        and 'algo="rand",' in script
+    )
 
 
 # --- 6. Notebooks ----------------------------------------------------------------------------------------
@@ -397,38 +478,82 @@ def test_notebook_compiles_with_cell_located_notes(tmp_path):
     script = model_part(script_path.read_text())
     assert "echo 'downloading data'" not in script.replace("# echo", "")
     assert "def conditional(value):" in script and '("num_classes",)' in script
-    source_text = "\n".join("".join(c["source"]) for c in json.loads((CASES / "hyperas_notebook.ipynb").read_text())["cells"])
+    source_text = "\n".join(
+        "".join(c["source"])
+        for c in json.loads((CASES / "hyperas_notebook.ipynb").read_text())["cells"]
+    )
     assert_no_new_undefined_names(script_path.read_text(), source_text)
 
 
 def test_notebook_lines_that_look_like_ipython_but_are_python_stay(tmp_path):
-    path = notebook(tmp_path, ("code", "def data():\n    n = (2\n         % 2)\n    ok = (n\n          != 1)\n"
-                                       "    return (n, ok)"),
-                    ("code", "def create_model(a, b):\n    return {{uniform(0, 1)}} * a"))
+    path = notebook(
+        tmp_path,
+        (
+            "code",
+            "def data():\n    n = (2\n         % 2)\n    ok = (n\n          != 1)\n"
+            "    return (n, ok)",
+        ),
+        ("code", "def create_model(a, b):\n    return {{uniform(0, 1)}} * a"),
+    )
     result = invoke(["compile", str(path)])
     assert result.exit_code == 0, result.stderr
     assert "note:" not in result.stderr
     assert "n = 2 % 2" in result.stdout and "ok = n != 1" in result.stdout
 
 
-def test_ipython_lines_inside_strings_are_python_and_upgrade_masks_the_same_lines(tmp_path):
-    from hyperasc.notebook import ipython_kinds
-    from hyperasc.upgrade import _mask_ipython
+def test_ipython_lines_inside_strings_are_python_and_upgrade_masks_the_same_lines(
+    tmp_path,
+):
+    from hyperasc.text.notebook import ipython_kinds
+    from hyperasc.upgrade.rules import _mask_ipython
 
-    cell = ['doc = """Is it?', "!not a shell line", '"""', "help_me = len?", "x = (2", "     % 2)",
-            "files = !ls", "%time f()", "?np", "y = 1  # why?", "ok = x != 2"]
-    assert ipython_kinds(cell) == [None, None, None, "help", None, None, "capture", "magic", "help", None, None]
+    cell = [
+        'doc = """Is it?',
+        "!not a shell line",
+        '"""',
+        "help_me = len?",
+        "x = (2",
+        "     % 2)",
+        "files = !ls",
+        "%time f()",
+        "?np",
+        "y = 1  # why?",
+        "ok = x != 2",
+    ]
+    assert ipython_kinds(cell) == [
+        None,
+        None,
+        None,
+        "help",
+        None,
+        None,
+        "capture",
+        "magic",
+        "help",
+        None,
+        None,
+    ]
     masked = _mask_ipython("\n".join(cell)).split("\n")
-    assert [len(m) for m in masked] == [len(line) for line in cell]  # same width: positions hold
+    assert [len(m) for m in masked] == [
+        len(line) for line in cell
+    ]  # same width: positions hold
     ast.parse("\n".join(masked))  # and Python
-    assert masked[:3] == cell[:3] and masked[4:6] == cell[4:6] and masked[-2:] == cell[-2:]
+    assert (
+        masked[:3] == cell[:3] and masked[4:6] == cell[4:6] and masked[-2:] == cell[-2:]
+    )
 
 
 def notebook(tmp_path: Path, *cells: tuple[str, str]) -> Path:
     nbformat = pytest.importorskip("nbformat")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(s) if kind == "md" else nbformat.v4.new_code_cell(s)
-                for kind, s in cells]
+    nb.cells = [
+        (
+            nbformat.v4.new_markdown_cell(s)
+            if kind == "md"
+            else nbformat.v4.new_code_cell(s)
+        )
+        for kind, s in cells
+    ]
     path = tmp_path / "nb.ipynb"
     path.write_text(nbformat.writes(nb))
     return path
@@ -443,9 +568,14 @@ def test_notebook_space_locations_name_the_cell():
 
 
 def test_notebook_errors_name_the_cell(tmp_path):
-    path = notebook(tmp_path, ("md", "# Title"), ("code", "import numpy as np"),
-                    ("code", "def data():\n    return (1,)"), ("md", "text"),
-                    ("code", "def create_model(a):\n    x = {{unifrom(0, 1)}}\n    return x"))
+    path = notebook(
+        tmp_path,
+        ("md", "# Title"),
+        ("code", "import numpy as np"),
+        ("code", "def data():\n    return (1,)"),
+        ("md", "text"),
+        ("code", "def create_model(a):\n    x = {{unifrom(0, 1)}}\n    return x"),
+    )
     result = invoke(["compile", str(path)])
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
@@ -455,20 +585,34 @@ def test_notebook_errors_name_the_cell(tmp_path):
 
 
 def test_notebook_error_about_the_whole_file_has_no_cell(tmp_path):
-    path = notebook(tmp_path, ("code", "def data():\n    return (1,)"), ("code", "x = 1"))
+    path = notebook(
+        tmp_path, ("code", "def data():\n    return (1,)"), ("code", "x = 1")
+    )
     result = invoke(["compile", str(path)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{path}: error: no model function found\n")
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"def data():\n    return 1\n", ":1:1: error: not a notebook: the file is not JSON"),
-    (b'{"cells": [1, 2,]}', ":1:17: error: not a notebook: the file is not JSON"),
-    (b'{"nbformat": 4}', ":1:1: error: not a notebook: JSON without a 'cells' list"),
-    (b"[1, 2]", ":1:1: error: not a notebook: JSON without a 'cells' list"),
-    (b'{"cells": [{"cell_type": "markdown", "metadata": {}, "source": "hi"}], "metadata": {}, '
-     b'"nbformat": 4, "nbformat_minor": 4}', ":1:1: error: the notebook has no code cells"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b"def data():\n    return 1\n",
+            ":1:1: error: not a notebook: the file is not JSON",
+        ),
+        (b'{"cells": [1, 2,]}', ":1:17: error: not a notebook: the file is not JSON"),
+        (
+            b'{"nbformat": 4}',
+            ":1:1: error: not a notebook: JSON without a 'cells' list",
+        ),
+        (b"[1, 2]", ":1:1: error: not a notebook: JSON without a 'cells' list"),
+        (
+            b'{"cells": [{"cell_type": "markdown", "metadata": {}, "source": "hi"}], "metadata": {}, '
+            b'"nbformat": 4, "nbformat_minor": 4}',
+            ":1:1: error: the notebook has no code cells",
+        ),
+    ],
+)
 def test_a_file_that_is_not_notebook_json_is_a_clear_error(tmp_path, content, message):
     pytest.importorskip("nbformat")
     path = tmp_path / "model.ipynb"
@@ -479,8 +623,13 @@ def test_a_file_that_is_not_notebook_json_is_a_clear_error(tmp_path, content, me
     assert "Traceback" not in result.stderr
 
 
-EVERY_INPUT = sorted([*(ROOT / "examples").glob("*.py"), *(ROOT / "tests" / "golden").glob("*.py"),
-                      *CASES.glob("*.py")])
+EVERY_INPUT = sorted(
+    [
+        *(ROOT / "examples").glob("*.py"),
+        *(ROOT / "tests" / "golden").glob("*.py"),
+        *CASES.glob("*.py"),
+    ]
+)
 EVERY_INPUT = [p for p in EVERY_INPUT if not p.name.endswith(".expected.py")]
 GOLDEN_FLAGS = {"helpers_and_objects.py": ["--model-fn", "build", "--data-fn", "load"]}
 
@@ -511,6 +660,8 @@ def test_case_runs_one_trial(name, flags, tmp_path):
     out = tmp_path / "run"
     result = run_script(script, out, "--max-evals", "1", timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    records = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()
+    ]
     assert [r["status"] for r in records] == ["ok"], records
     assert records[0]["loss"] < -0.5  # a real classifier was trained on the digits

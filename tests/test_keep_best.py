@@ -66,7 +66,9 @@ def test_keep_best_keeps_the_k_best_models_and_the_report_lists_them(tmp_path):
     out = tmp_path / "run"
     result = run_script(script, out, "--max-evals", "5", "--keep-best", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    records = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()
+    ]
     best_two = sorted(records, key=lambda r: r["loss"])[:2]
     assert sorted(kept_models(str(out))) == sorted(r["tid"] for r in best_two)
     assert (out / "best_model.keras").exists()
@@ -77,7 +79,9 @@ def test_keep_best_keeps_the_k_best_models_and_the_report_lists_them(tmp_path):
     report = invoke(["report", str(out), "--format", "html"])
     assert report.exit_code == 0, report.output
     html = (out / "report" / "report.html").read_text()
-    assert "Kept models" in html and all(f"models/trial-{r['tid']}.keras" in html for r in best_two)
+    assert "Kept models" in html and all(
+        f"models/trial-{r['tid']}.keras" in html for r in best_two
+    )
 
 
 def test_best_ensemble_in_the_model_file_sets_the_default():

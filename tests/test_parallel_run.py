@@ -69,7 +69,9 @@ def wait_gone(pids: list[int], seconds: float) -> list[int]:
 
 
 def parse(*argv: str):
-    return options.parse_args(Script(path="tune.py", trial=None, model_file="model.py"), list(argv))
+    return options.parse_args(
+        Script(path="tune.py", trial=None, model_file="model.py"), list(argv)
+    )
 
 
 def test_gpus_make_one_pinned_slot_per_device_without_probing():
@@ -86,10 +88,16 @@ def test_gpus_make_one_pinned_slot_per_device_without_probing():
         (["--parallel", "0"], "--parallel must be at least 1"),
         (["--parallel", "2", "--spark", "2"], "they exclude --mongo and --spark"),
         (["--gpus", "0", "--in-process"], "they exclude --in-process"),
-        (["--parallel", "1", "--gpus", "0,1"], "--parallel 1 is less than the 2 devices"),
+        (
+            ["--parallel", "1", "--gpus", "0,1"],
+            "--parallel 1 is less than the 2 devices",
+        ),
         (["--gpus", "0,,1"], "expected a list like 0,1 or all"),
         (["--gpus", "all"], "no GPU is visible"),
-        (["--deterministic", "--spark", "2"], "--deterministic applies to trials run on this machine"),
+        (
+            ["--deterministic", "--spark", "2"],
+            "--deterministic applies to trials run on this machine",
+        ),
     ],
 )
 def test_bad_parallel_options_are_one_line_errors(argv, message, monkeypatch, capsys):
@@ -104,7 +112,10 @@ def test_bad_parallel_options_are_one_line_errors(argv, message, monkeypatch, ca
 def test_gpus_all_takes_the_visible_devices(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,GPU-8a")
     assert [s.device for s in parse("--gpus", "all").slots] == ["3", "GPU-8a"]
-    worker = options.parse_args(Script(path="tune.py", trial=None), ["worker", "--mongo", "mongo://h/db", "--gpus", "all"])
+    worker = options.parse_args(
+        Script(path="tune.py", trial=None),
+        ["worker", "--mongo", "mongo://h/db", "--gpus", "all"],
+    )
     assert worker.gpus == ["3", "GPU-8a"]
 
 
@@ -123,13 +134,25 @@ def test_list_devices_says_what_gpus_all_would_use(monkeypatch, capsys):
 
 
 @pytest.mark.slow  # runs the compiled script
-def test_parallel_rand_runs_the_sequential_configurations_with_devices_recorded(tmp_path):
+def test_parallel_rand_runs_the_sequential_configurations_with_devices_recorded(
+    tmp_path,
+):
     script = compile_model(tmp_path, PINNED_MODEL)
     common = ["--algo", "rand", "--max-evals", "8", "--seed", "4", "--quiet"]
     run(script, *common, "--out", str(tmp_path / "one"))
-    run(script, *common, "--out", str(tmp_path / "two"), "--gpus", "0,0,7", env={"TRIAL_SLEEP": "0.3"})
+    run(
+        script,
+        *common,
+        "--out",
+        str(tmp_path / "two"),
+        "--gpus",
+        "0,0,7",
+        env={"TRIAL_SLEEP": "0.3"},
+    )
     sequential, parallel = records(tmp_path / "one"), records(tmp_path / "two")
-    assert [r["tid"] for r in parallel] != [] and sorted(r["tid"] for r in parallel) == list(range(8))
+    assert [r["tid"] for r in parallel] != [] and sorted(
+        r["tid"] for r in parallel
+    ) == list(range(8))
     by_tid = {r["tid"]: r for r in parallel}
     assert all(by_tid[r["tid"]]["params"] == r["params"] for r in sequential)
     assert all(by_tid[r["tid"]]["loss"] == r["loss"] for r in sequential)
@@ -138,18 +161,36 @@ def test_parallel_rand_runs_the_sequential_configurations_with_devices_recorded(
         assert result["cuda"] == result["device"] == by_tid[tid]["device"]
         assert result["growth"] == ("true" if result["device"] == "0" else None)
     info = json.loads((tmp_path / "two" / "run.json").read_text())
-    assert info["parallel"] == {"processes": 3, "devices": ["0", "0", "7"], "trials_per_process": 3}
+    assert info["parallel"] == {
+        "processes": 3,
+        "devices": ["0", "0", "7"],
+        "trials_per_process": 3,
+    }
     assert info["deterministic"] is False
-    assert json.loads((tmp_path / "one" / "run.json").read_text()).get("parallel") is None
+    assert (
+        json.loads((tmp_path / "one" / "run.json").read_text()).get("parallel") is None
+    )
 
 
 @pytest.mark.slow  # runs the compiled script
 def test_parallel_keeps_every_slot_busy(tmp_path):
     script = compile_model(tmp_path, PINNED_MODEL)
     out = tmp_path / "run"
-    run(script, "--max-evals", "6", "--parallel", "3", "--out", str(out), "--quiet", env={"TRIAL_SLEEP": "1"})
+    run(
+        script,
+        "--max-evals",
+        "6",
+        "--parallel",
+        "3",
+        "--out",
+        str(out),
+        "--quiet",
+        env={"TRIAL_SLEEP": "1"},
+    )
     found = list(results(out).values())
-    events = sorted([(r["began"], 1) for r in found] + [(r["ended"], -1) for r in found])
+    events = sorted(
+        [(r["began"], 1) for r in found] + [(r["ended"], -1) for r in found]
+    )
     running = most = 0
     for _, step in events:
         running += step
@@ -163,10 +204,25 @@ def test_sigkill_then_resume_loses_and_repeats_nothing_and_leaves_no_process(tmp
     script = compile_model(tmp_path, PINNED_MODEL)
     out, pids = tmp_path / "run", tmp_path / "pids"
     pids.mkdir()
-    args = [sys.executable, str(script), "--max-evals", "8", "--seed", "2", "--algo", "rand",
-            "--out", str(out), "--quiet", "--parallel", "2"]
+    args = [
+        sys.executable,
+        str(script),
+        "--max-evals",
+        "8",
+        "--seed",
+        "2",
+        "--algo",
+        "rand",
+        "--out",
+        str(out),
+        "--quiet",
+        "--parallel",
+        "2",
+    ]
     env = {**os.environ, "TRIAL_SLEEP": "0.5", "PID_DIR": str(pids)}
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
     wait_for_lines(out / "trials.jsonl", 3, proc)
     time.sleep(0.2)  # two trials running
     proc.send_signal(signal.SIGKILL)
@@ -178,12 +234,24 @@ def test_sigkill_then_resume_loses_and_repeats_nothing_and_leaves_no_process(tmp
 
     run(script, *args[2:], "--resume", env={"TRIAL_SLEEP": "0.1"})
     resumed = records(out)
-    assert sorted(r["tid"] for r in resumed) == list(range(8))  # each trial once, none lost
+    assert sorted(r["tid"] for r in resumed) == list(
+        range(8)
+    )  # each trial once, none lost
     assert resumed[: len(finished)] == finished
     assert sorted(results(out)) == list(range(8))
 
     uninterrupted = tmp_path / "whole"
-    run(script, *args[2:4], "--seed", "2", "--algo", "rand", "--out", str(uninterrupted), "--quiet")
+    run(
+        script,
+        *args[2:4],
+        "--seed",
+        "2",
+        "--algo",
+        "rand",
+        "--out",
+        str(uninterrupted),
+        "--quiet",
+    )
     assert sorted((r["tid"], json.dumps(r["params"])) for r in resumed) == sorted(
         (r["tid"], json.dumps(r["params"])) for r in records(uninterrupted)
     )
@@ -193,9 +261,23 @@ def test_sigkill_then_resume_loses_and_repeats_nothing_and_leaves_no_process(tmp
 def test_a_sequential_resume_after_a_killed_parallel_run_reuses_the_lost_ids(tmp_path):
     script = compile_model(tmp_path, PINNED_MODEL)
     out = tmp_path / "run"
-    args = [sys.executable, str(script), "--max-evals", "6", "--out", str(out), "--quiet", "--parallel", "2"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "TRIAL_SLEEP": "0.7"})
+    args = [
+        sys.executable,
+        str(script),
+        "--max-evals",
+        "6",
+        "--out",
+        str(out),
+        "--quiet",
+        "--parallel",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TRIAL_SLEEP": "0.7"},
+    )
     wait_for_lines(out / "trials.jsonl", 2, proc)
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
@@ -209,10 +291,25 @@ def test_ctrl_c_exits_130_stops_the_children_and_resume_finishes(tmp_path):
     script = compile_model(tmp_path, PINNED_MODEL)
     out, pids = tmp_path / "run", tmp_path / "pids"
     pids.mkdir()
-    args = [sys.executable, str(script), "--max-evals", "6", "--out", str(out), "--quiet", "--parallel", "2"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TRIAL_SLEEP": "0.6", "PID_DIR": str(pids)},
-                            start_new_session=True)
+    args = [
+        sys.executable,
+        str(script),
+        "--max-evals",
+        "6",
+        "--out",
+        str(out),
+        "--quiet",
+        "--parallel",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRIAL_SLEEP": "0.6", "PID_DIR": str(pids)},
+        start_new_session=True,
+    )
     wait_for_lines(out / "trials.jsonl", 2, proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole job
     _, stderr = proc.communicate(timeout=60)
@@ -227,7 +324,9 @@ def test_ctrl_c_exits_130_stops_the_children_and_resume_finishes(tmp_path):
 
 @pytest.mark.slow
 def test_a_trial_process_killed_mid_trial_is_a_failed_trial(tmp_path):
-    script = compile_model(tmp_path, """
+    script = compile_model(
+        tmp_path,
+        """
         import os
         import signal
 
@@ -237,19 +336,35 @@ def test_a_trial_process_killed_mid_trial_is_a_failed_trial(tmp_path):
             if x > 0.7:
                 os.kill(os.getpid(), signal.SIGKILL)
             return x
-        """)
+        """,
+    )
     out = tmp_path / "run"
-    run(script, "--max-evals", "12", "--algo", "rand", "--out", str(out), "--quiet", "--parallel", "2")
+    run(
+        script,
+        "--max-evals",
+        "12",
+        "--algo",
+        "rand",
+        "--out",
+        str(out),
+        "--quiet",
+        "--parallel",
+        "2",
+    )
     lines = records(out)
     failed = [r for r in lines if r["status"] == "fail"]
     assert len(lines) == 12 and failed and len(failed) < 12
-    assert all(r["error"].startswith("the trial process died with signal 9") for r in failed)
+    assert all(
+        r["error"].startswith("the trial process died with signal 9") for r in failed
+    )
     assert all(r["params"]["x"] > 0.7 for r in failed)
 
 
 @pytest.mark.slow
 def test_timeout_early_stop_loss_threshold_and_points_with_parallel(tmp_path):
-    script = compile_model(tmp_path, """
+    script = compile_model(
+        tmp_path,
+        """
         import time
 
 
@@ -257,10 +372,13 @@ def test_timeout_early_stop_loss_threshold_and_points_with_parallel(tmp_path):
             x = {{uniform(0, 1)}}
             time.sleep(0.3)
             return 5.0 + x
-        """)
+        """,
+    )
     common = ["--max-evals", "40", "--quiet", "--parallel", "2"]
     run(script, *common, "--early-stop", "3", "--out", str(tmp_path / "a"))
-    assert 4 <= len(records(tmp_path / "a")) <= 6  # the trials running when it stopped finish
+    assert (
+        4 <= len(records(tmp_path / "a")) <= 6
+    )  # the trials running when it stopped finish
     run(script, *common, "--loss-threshold", "6", "--out", str(tmp_path / "b"))
     assert 1 <= len(records(tmp_path / "b")) <= 3
     started = time.time()
@@ -268,7 +386,18 @@ def test_timeout_early_stop_loss_threshold_and_points_with_parallel(tmp_path):
     assert 2 <= len(records(tmp_path / "c")) <= 12 and time.time() - started < 30
     points = tmp_path / "points.json"
     points.write_text(json.dumps([{"x": 0.25}, {"x": 0.5}, {"x": 0.75}]))
-    run(script, "--max-evals", "5", "--quiet", "--parallel", "2", "--points", str(points), "--out", str(tmp_path / "d"))
+    run(
+        script,
+        "--max-evals",
+        "5",
+        "--quiet",
+        "--parallel",
+        "2",
+        "--points",
+        str(points),
+        "--out",
+        str(tmp_path / "d"),
+    )
     by_tid = {r["tid"]: r for r in records(tmp_path / "d")}
     assert [by_tid[t]["params"]["x"] for t in (0, 1, 2)] == [0.25, 0.5, 0.75]
 
@@ -279,8 +408,19 @@ def test_keras_trials_in_parallel_are_deterministic_and_keep_the_best_model(tmp_
     losses = []
     for name in ("a", "b"):
         out = tmp_path / name
-        run(script, "--max-evals", "4", "--seed", "3", "--out", str(out), "--quiet",
-            "--gpus", "0,0", "--deterministic")
+        run(
+            script,
+            "--max-evals",
+            "4",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+            "--gpus",
+            "0,0",
+            "--deterministic",
+        )
         lines = records(out)
         assert all(r["status"] == "ok" and r["device"] == "0" for r in lines), lines
         losses.append({r["tid"]: r["loss"] for r in lines})
@@ -294,22 +434,40 @@ def test_keras_trials_in_parallel_are_deterministic_and_keep_the_best_model(tmp_
 
 
 def child_pids(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and ps --ppid")
-def test_a_sigkilled_worker_supervisor_takes_its_workers_with_it(tmp_path, mongo_server):
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="uses /proc and ps --ppid"
+)
+def test_a_sigkilled_worker_supervisor_takes_its_workers_with_it(
+    tmp_path, mongo_server
+):
     script = compile_model(tmp_path, PINNED_MODEL)
     supervisor = subprocess.Popen(
-        [sys.executable, str(script), "worker", "--mongo", mongo_server.url("orphans"), "--exp-key", "k",
-         "--workers", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            str(script),
+            "worker",
+            "--mongo",
+            mongo_server.url("orphans"),
+            "--exp-key",
+            "k",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 60
     while len(child_pids(supervisor.pid)) < 2:
-        assert time.time() < deadline and supervisor.poll() is None, "the workers did not start"
+        assert (
+            time.time() < deadline and supervisor.poll() is None
+        ), "the workers did not start"
         time.sleep(0.1)
     workers = child_pids(supervisor.pid)
     time.sleep(2)  # the workers are past their imports, polling the database

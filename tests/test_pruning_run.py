@@ -82,8 +82,14 @@ def command(script: Path, *args: str) -> list[str]:
 
 
 def run(script: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(command(script, *args), capture_output=True, text=True,
-                          env={**os.environ, **ENV}, cwd=script.parent, timeout=400)
+    proc = subprocess.run(
+        command(script, *args),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+        cwd=script.parent,
+        timeout=400,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return proc
 
@@ -115,13 +121,31 @@ def assert_never_best(out: Path, found: dict[int, dict]) -> None:
         ("median", "4", {2: [4], 3: [3, 1]}),
     ],
 )
-def test_a_diverging_rate_is_pruned_at_the_expected_epoch(tmp_path, rule, warmup, expected):
+def test_a_diverging_rate_is_pruned_at_the_expected_epoch(
+    tmp_path, rule, warmup, expected
+):
     script = compile_model(tmp_path)
     # Trial 3 catches TrialPruned and returns the lowest loss of all.
-    points = write_points(tmp_path, [*GOOD, point(50.0), point(50.0, folds=2, catch=True)])
+    points = write_points(
+        tmp_path, [*GOOD, point(50.0), point(50.0, folds=2, catch=True)]
+    )
     out = tmp_path / "run"
-    proc = run(script, "--out", str(out), "--max-evals", "4", "--points", str(points), "--prune", rule,
-               "--prune-warmup", warmup, "--prune-startup", "2", "--quiet")
+    proc = run(
+        script,
+        "--out",
+        str(out),
+        "--max-evals",
+        "4",
+        "--points",
+        str(points),
+        "--prune",
+        rule,
+        "--prune-warmup",
+        warmup,
+        "--prune-startup",
+        "2",
+        "--quiet",
+    )
     assert "2 completed, 2 pruned, 0 failed" in proc.stdout
     found = records(out)
     for tid in (0, 1):
@@ -129,14 +153,23 @@ def test_a_diverging_rate_is_pruned_at_the_expected_epoch(tmp_path, rule, warmup
         assert sum(epochs_per_fit(found[tid])) == 6
     for tid, fits in expected.items():
         record = found[tid]
-        assert record["status"] == "pruned" and record["pruned"] is True and record["loss"] is None
+        assert (
+            record["status"] == "pruned"
+            and record["pruned"] is True
+            and record["loss"] is None
+        )
         assert epochs_per_fit(record) == fits and record["epochs"] == sum(fits)
         assert len(record["curve"]) == sum(fits) and min(record["curve"]) > 10
         assert record["prune_metric"] == "val_loss" and record["error"] is None
     assert_never_best(out, found)
     # The rule read every epoch of every trial from curves.jsonl.
-    lines = [json.loads(line) for line in (out / "curves.jsonl").read_text().splitlines()]
-    steps = {tid: [x["value"] for x in lines if x["tid"] == tid and "step" in x] for tid in found}
+    lines = [
+        json.loads(line) for line in (out / "curves.jsonl").read_text().splitlines()
+    ]
+    steps = {
+        tid: [x["value"] for x in lines if x["tid"] == tid and "step" in x]
+        for tid in found
+    }
     assert steps[3] == found[3]["curve"] and len(steps[0]) == 6
     states = {x["tid"]: x["state"] for x in lines if "state" in x}
     assert states == {0: "complete", 1: "complete", 2: "pruned", 3: "pruned"}
@@ -146,21 +179,52 @@ def test_without_prune_nothing_is_pruned_and_no_curves_are_written(tmp_path):
     script = compile_model(tmp_path)
     points = write_points(tmp_path, [*GOOD, point(50.0)])
     out = tmp_path / "run"
-    proc = run(script, "--out", str(out), "--max-evals", "3", "--points", str(points), "--quiet")
+    proc = run(
+        script,
+        "--out",
+        str(out),
+        "--max-evals",
+        "3",
+        "--points",
+        str(points),
+        "--quiet",
+    )
     found = records(out)
     assert epochs_per_fit(found[2]) == [6] and found[2]["status"] == "ok"
     assert not (out / "curves.jsonl").exists() and "pruned" not in proc.stdout
 
 
-def test_resume_after_sigkill_keeps_pruning_against_the_trials_before_the_kill(tmp_path):
+def test_resume_after_sigkill_keeps_pruning_against_the_trials_before_the_kill(
+    tmp_path,
+):
     script = compile_model(tmp_path)
     # The bad trials train up to 30 epochs, so the kill lands in one of them.
-    points = write_points(tmp_path, [*GOOD, point(50.0, epochs=30), point(50.0, epochs=30)])
+    points = write_points(
+        tmp_path, [*GOOD, point(50.0, epochs=30), point(50.0, epochs=30)]
+    )
     out = tmp_path / "run"
-    args = ["--out", str(out), "--max-evals", "4", "--points", str(points), "--prune", "median",
-            "--prune-warmup", "3", "--prune-startup", "2", "--quiet"]
-    proc = subprocess.Popen(command(script, *args), env={**os.environ, **ENV},
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    args = [
+        "--out",
+        str(out),
+        "--max-evals",
+        "4",
+        "--points",
+        str(points),
+        "--prune",
+        "median",
+        "--prune-warmup",
+        "3",
+        "--prune-startup",
+        "2",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        command(script, *args),
+        env={**os.environ, **ENV},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     trials_file = out / "trials.jsonl"
     deadline = time.time() + 300
     while not (trials_file.exists() and len(trials_file.read_text().splitlines()) >= 2):
@@ -188,21 +252,62 @@ def test_two_mongodb_workers_prune_against_each_other_s_curves(tmp_path, mongo_s
     script = compile_model(tmp_path)
     # The bad trials run up to 30 epochs, time enough for the other worker's
     # good trial to complete while they train.
-    points = write_points(tmp_path, [*GOOD, point(50.0, epochs=30), point(50.0, epochs=30)])
+    points = write_points(
+        tmp_path, [*GOOD, point(50.0, epochs=30), point(50.0, epochs=30)]
+    )
     db, out = "t" + uuid.uuid4().hex[:12], tmp_path / "run"
     env = {**os.environ, **ENV}
     started = []
     try:
         for name in ("a", "b"):
-            log = open(tmp_path / f"worker-{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-            started.append(subprocess.Popen(
-                command(script, "worker", "--mongo", mongo_server.url(db), "--exp-key", "prune",
-                        "--max-jobs", "2"), env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
+            log = open(
+                tmp_path / f"worker-{name}.log", "wb"
+            )  # noqa: SIM115 (closed with the process)
+            started.append(
+                subprocess.Popen(
+                    command(
+                        script,
+                        "worker",
+                        "--mongo",
+                        mongo_server.url(db),
+                        "--exp-key",
+                        "prune",
+                        "--max-jobs",
+                        "2",
+                    ),
+                    env=env,
+                    cwd=tmp_path,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         driver = subprocess.run(
-            command(script, "--mongo", mongo_server.url(db, "jobs"), "--exp-key", "prune", "--out", str(out),
-                    "--max-evals", "4", "--points", str(points), "--prune", "median", "--prune-warmup", "2",
-                    "--prune-startup", "2", "--quiet"),
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=400)
+            command(
+                script,
+                "--mongo",
+                mongo_server.url(db, "jobs"),
+                "--exp-key",
+                "prune",
+                "--out",
+                str(out),
+                "--max-evals",
+                "4",
+                "--points",
+                str(points),
+                "--prune",
+                "median",
+                "--prune-warmup",
+                "2",
+                "--prune-startup",
+                "2",
+                "--quiet",
+            ),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
         assert driver.returncode == 0, driver.stderr[-3000:]
         for worker in started:
             assert worker.wait(120) == 0
@@ -213,13 +318,22 @@ def test_two_mongodb_workers_prune_against_each_other_s_curves(tmp_path, mongo_s
                 worker.wait()
     logs = "".join((tmp_path / f"worker-{n}.log").read_text() for n in ("a", "b"))
     found = records(out)
-    assert [found[t]["status"] for t in range(4)] == ["ok", "ok", "pruned", "pruned"], logs[-3000:]
+    assert [found[t]["status"] for t in range(4)] == [
+        "ok",
+        "ok",
+        "pruned",
+        "pruned",
+    ], logs[-3000:]
     assert all(2 <= found[t]["epochs"] < 30 for t in (2, 3))
     assert_never_best(out, found)
     client = pymongo.MongoClient("127.0.0.1", mongo_server.port)
     try:
-        owners = [str(doc["owner"]) for doc in client[db].jobs.find({"exp_key": "prune"})]
-        curves = {doc["tid"]: doc for doc in client[db].hyperasc_curves.find({"key": "prune"})}
+        owners = [
+            str(doc["owner"]) for doc in client[db].jobs.find({"exp_key": "prune"})
+        ]
+        curves = {
+            doc["tid"]: doc for doc in client[db].hyperasc_curves.find({"key": "prune"})
+        }
     finally:
         client.close()
     # Each worker ran two trials, so a pruned trial's worker ran at most one of
@@ -227,18 +341,42 @@ def test_two_mongodb_workers_prune_against_each_other_s_curves(tmp_path, mongo_s
     # worker's curve and state came through the database.
     assert sorted(owners.count(o) for o in set(owners)) == [2, 2]
     assert {tid: doc["state"] for tid, doc in curves.items()} == {
-        0: "complete", 1: "complete", 2: "pruned", 3: "pruned"}
+        0: "complete",
+        1: "complete",
+        2: "pruned",
+        3: "pruned",
+    }
     assert curves[2]["values"] == found[2]["curve"]
 
 
 def test_parallel_trial_processes_prune_against_each_other(tmp_path):
     script = compile_model(tmp_path)
-    points = write_points(tmp_path, [*GOOD, point(50.0, epochs=30), point(50.0, epochs=30)])
+    points = write_points(
+        tmp_path, [*GOOD, point(50.0, epochs=30), point(50.0, epochs=30)]
+    )
     out = tmp_path / "run"
     # Two trials at a time: a bad trial starts while a good one still runs,
     # and is stopped once both good trials completed in the other processes.
-    run(script, "--out", str(out), "--max-evals", "4", "--points", str(points), "--parallel", "2",
-        "--prune", "asha", "--prune-warmup", "1", "--prune-eta", "2", "--prune-startup", "2", "--quiet")
+    run(
+        script,
+        "--out",
+        str(out),
+        "--max-evals",
+        "4",
+        "--points",
+        str(points),
+        "--parallel",
+        "2",
+        "--prune",
+        "asha",
+        "--prune-warmup",
+        "1",
+        "--prune-eta",
+        "2",
+        "--prune-startup",
+        "2",
+        "--quiet",
+    )
     found = records(out)
     assert [found[t]["status"] for t in range(4)] == ["ok", "ok", "pruned", "pruned"]
     # ASHA's rungs are at 1, 2, 4, 8, 16 epochs with eta 2.

@@ -16,17 +16,44 @@ from pathlib import Path
 
 import pytest
 
-from hyperasc import report
+from hyperasc.report import render as report
 from hyperasc.report import ReportError, write_report
 
 from helpers import ROOT
 
 SPACE = [
-    {"name": "Dropout", "distribution": "uniform", "args": ["0", "1"], "options": None, "line": 20, "column": 30},
-    {"name": "lr", "distribution": "loguniform", "args": ["-9", "-2"], "options": None, "line": 25, "column": 22},
-    {"name": "optimizer", "distribution": "choice", "args": [], "options": ["'adam'", "'sgd'", "'rmsprop'"],
-     "line": 27, "column": 40},
-    {"name": "units", "distribution": "choice", "args": [], "options": ["64", "128"], "line": 18, "column": 25},
+    {
+        "name": "Dropout",
+        "distribution": "uniform",
+        "args": ["0", "1"],
+        "options": None,
+        "line": 20,
+        "column": 30,
+    },
+    {
+        "name": "lr",
+        "distribution": "loguniform",
+        "args": ["-9", "-2"],
+        "options": None,
+        "line": 25,
+        "column": 22,
+    },
+    {
+        "name": "optimizer",
+        "distribution": "choice",
+        "args": [],
+        "options": ["'adam'", "'sgd'", "'rmsprop'"],
+        "line": 27,
+        "column": 40,
+    },
+    {
+        "name": "units",
+        "distribution": "choice",
+        "args": [],
+        "options": ["64", "128"],
+        "line": 18,
+        "column": 25,
+    },
 ]
 
 
@@ -37,7 +64,10 @@ def run_json(space: list[dict] | None = None, **extra: object) -> dict:
         "model": {"path": "examples/digits_mlp.py", "sha256": "cd" * 32},
         "argv": ["tune.py", "--max-evals", "8"],
         "started": "2026-11-28T14:03:10.001Z",
-        "seed": 0, "algo": "tpe", "max_evals": 8, "backend": "local",
+        "seed": 0,
+        "algo": "tpe",
+        "max_evals": 8,
+        "backend": "local",
         "versions": {"python": "3.11.7", "hyperopt": "0.3.0", "keras": "3.15.1"},
         "devices": ["CPU"],
         "space": SPACE if space is None else space,
@@ -46,35 +76,65 @@ def run_json(space: list[dict] | None = None, **extra: object) -> dict:
     return info
 
 
-def make_trial(tid: int, *, ok: bool = True, loss: float | None = None, params: dict | None = None,
-               epochs: int = 3, fits: int = 1) -> dict:
+def make_trial(
+    tid: int,
+    *,
+    ok: bool = True,
+    loss: float | None = None,
+    params: dict | None = None,
+    epochs: int = 3,
+    fits: int = 1,
+) -> dict:
     """One trials.jsonl record in the documented format; varied but deterministic values."""
     start = 11.0 + 4 * tid
     duration = 1.5 + (tid % 3) * 0.75
     if params is None:
-        params = {"Dropout": round(0.05 + 0.11 * tid % 0.9, 4), "lr": 10 ** (-4 + (tid % 4) * 0.5),
-                  "optimizer": ["adam", "sgd", "rmsprop"][tid % 3], "units": [64, 128][tid % 2]}
+        params = {
+            "Dropout": round(0.05 + 0.11 * tid % 0.9, 4),
+            "lr": 10 ** (-4 + (tid % 4) * 0.5),
+            "optimizer": ["adam", "sgd", "rmsprop"][tid % 3],
+            "units": [64, 128][tid % 2],
+        }
     if loss is None and ok:
         loss = round(0.5 / (1 + 0.3 * tid) + 0.05 * ((tid * 7) % 3), 6)
     history = []
     if ok:
-        history = [{"loss": [1.0 / (e + 1 + f) + tid * 0.01 for e in range(epochs)],
-                    "val_loss": [1.1 / (e + 1 + f) + tid * 0.01 for e in range(epochs)],
-                    "accuracy": [0.5 + 0.1 * e for e in range(epochs)]} for f in range(fits)]
+        history = [
+            {
+                "loss": [1.0 / (e + 1 + f) + tid * 0.01 for e in range(epochs)],
+                "val_loss": [1.1 / (e + 1 + f) + tid * 0.01 for e in range(epochs)],
+                "accuracy": [0.5 + 0.1 * e for e in range(epochs)],
+            }
+            for f in range(fits)
+        ]
     return {
-        "tid": tid, "status": "ok" if ok else "fail", "loss": loss if ok else None, "params": params,
-        "start": f"2026-11-28T14:03:{start:06.3f}Z", "end": f"2026-11-28T14:03:{start + duration:06.3f}Z",
+        "tid": tid,
+        "status": "ok" if ok else "fail",
+        "loss": loss if ok else None,
+        "params": params,
+        "start": f"2026-11-28T14:03:{start:06.3f}Z",
+        "end": f"2026-11-28T14:03:{start + duration:06.3f}Z",
         "duration": duration,
-        "error": None if ok else ("Traceback (most recent call last):\n"
-                                  f'  File "tune.py", line 9\nValueError: bad trial {tid}'),
+        "error": (
+            None
+            if ok
+            else (
+                "Traceback (most recent call last):\n"
+                f'  File "tune.py", line 9\nValueError: bad trial {tid}'
+            )
+        ),
         "history": history,
     }
 
 
-def make_run(root: Path, trials: list[dict], *, info: dict | None = None, tail: str = "") -> Path:
+def make_run(
+    root: Path, trials: list[dict], *, info: dict | None = None, tail: str = ""
+) -> Path:
     """A run directory as a generated tune.py writes it (docs/run-directory.md); `tail` is appended raw."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "run.json").write_text(json.dumps(run_json() if info is None else info, indent=2))
+    (root / "run.json").write_text(
+        json.dumps(run_json() if info is None else info, indent=2)
+    )
     with (root / "trials.jsonl").open("w") as f:
         for t in trials:
             f.write(json.dumps(t) + "\n")
@@ -116,7 +176,9 @@ def assert_png(path: Path) -> None:
 
     with Image.open(path) as img:
         img.verify()
-    with Image.open(path) as img:  # verify() leaves the image unusable; reopen for its size
+    with Image.open(
+        path
+    ) as img:  # verify() leaves the image unusable; reopen for its size
         assert img.format == "PNG"
         w, h = img.size
     assert 300 <= w <= 4000 and 200 <= h <= 4000, (path.name, img.size)
@@ -141,7 +203,9 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-def full_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], list[Path]]:
+def full_report(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, list[dict], list[Path]]:
     # Rendering is the slow part; share one report among the tests that only read it.
     trials = standard_trials()
     run = make_run(tmp_path_factory.mktemp("full") / "run", trials)
@@ -152,21 +216,46 @@ def test_default_report_dir_and_files(full_report):
     run, _, written = full_report
     assert all(p.parent == run / "report" for p in written)
     names = [p.name for p in written]
-    assert names == ["trials.csv", "loss.png", "param_Dropout.png", "param_lr.png", "param_optimizer.png",
-                     "param_units.png", "duration.png", "learning_curves.png", "report.html"]
+    assert names == [
+        "trials.csv",
+        "loss.png",
+        "param_Dropout.png",
+        "param_lr.png",
+        "param_optimizer.png",
+        "param_units.png",
+        "duration.png",
+        "learning_curves.png",
+        "report.html",
+    ]
     assert all(p.is_file() for p in written)
-    assert not [p for p in (run / "report").iterdir() if p.name.startswith(".")], "temp files left behind"
+    assert not [
+        p for p in (run / "report").iterdir() if p.name.startswith(".")
+    ], "temp files left behind"
 
 
 def test_csv_matches_trials_jsonl(full_report):
     run, trials, _ = full_report
     columns, rows = read_csv(run / "report" / "trials.csv")
-    assert columns == ["tid", "status", "loss", "duration", "error", "Dropout", "lr", "optimizer", "units"]
+    assert columns == [
+        "tid",
+        "status",
+        "loss",
+        "duration",
+        "error",
+        "Dropout",
+        "lr",
+        "optimizer",
+        "units",
+    ]
     assert len(rows) == len(trials)
     for row, t in zip(rows, trials):
         assert int(row["tid"]) == t["tid"]
         assert row["status"] == t["status"]
-        assert (row["loss"] == "") if t["loss"] is None else (float(row["loss"]) == t["loss"])
+        assert (
+            (row["loss"] == "")
+            if t["loss"] is None
+            else (float(row["loss"]) == t["loss"])
+        )
         assert float(row["duration"]) == t["duration"]
         assert row["error"] == (t["error"] or "")
         assert float(row["Dropout"]) == t["params"]["Dropout"]
@@ -176,7 +265,10 @@ def test_csv_matches_trials_jsonl(full_report):
 
 
 def test_csv_loads_with_pandas(full_report):
-    pd = pytest.importorskip("pandas", reason="pandas is not a dependency; this checks the CSV where it exists")
+    pd = pytest.importorskip(
+        "pandas",
+        reason="pandas is not a dependency; this checks the CSV where it exists",
+    )
     run, trials, _ = full_report
     df = pd.read_csv(run / "report" / "trials.csv")
     assert list(df.columns[:5]) == ["tid", "status", "loss", "duration", "error"]
@@ -200,14 +292,19 @@ def test_html_is_self_contained_and_embeds_every_plot(full_report):
     assert_self_contained(page)
     sources = {attrs.get("src") for tag, attrs in page.tags if tag == "img"}
     for png in (p for p in written if p.suffix == ".png"):
-        assert f"data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}" in sources, png.name
+        assert (
+            f"data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}"
+            in sources
+        ), png.name
     # Inline script only, and the trials table has a row per trial.
     assert any(tag == "script" for tag, _ in page.tags)
     rows = [attrs for tag, attrs in page.tags if tag == "tr"]
     assert len(rows) >= len(trials) + 1
     text = "".join(page.text)
     assert "ValueError: bad trial 2" in text and "ValueError: bad trial 5" in text
-    assert "examples/digits_mlp.py" in text and "tpe" in text and "keras" in text  # provenance
+    assert (
+        "examples/digits_mlp.py" in text and "tpe" in text and "keras" in text
+    )  # provenance
     best = min((t for t in trials if t["status"] == "ok"), key=lambda t: t["loss"])
     assert f"Trial {best['tid']}, loss {best['loss']:.6g}" in " ".join(text.split())
 
@@ -224,7 +321,11 @@ def test_log_axis_and_choice_categories(tmp_path, monkeypatch):
     assert by_name["lr"].get_xscale() == "log"
     assert by_name["Dropout"].get_xscale() == "linear"
     labels = [t.get_text() for t in by_name["optimizer"].get_xticklabels()]
-    assert labels == ["adam", "sgd", "rmsprop"]  # declared order, real values not indices
+    assert labels == [
+        "adam",
+        "sgd",
+        "rmsprop",
+    ]  # declared order, real values not indices
     assert [t.get_text() for t in by_name["units"].get_xticklabels()] == ["64", "128"]
 
 
@@ -234,10 +335,25 @@ def test_log_axis_and_choice_categories(tmp_path, monkeypatch):
 def test_empty_run(tmp_path):
     run = make_run(tmp_path / "run", [])
     written = write_report(run)
-    assert {p.name for p in written} >= {"trials.csv", "loss.png", "duration.png", "report.html"}
+    assert {p.name for p in written} >= {
+        "trials.csv",
+        "loss.png",
+        "duration.png",
+        "report.html",
+    }
     assert "learning_curves.png" not in {p.name for p in written}
     columns, rows = read_csv(run / "report" / "trials.csv")
-    assert columns == ["tid", "status", "loss", "duration", "error", "Dropout", "lr", "optimizer", "units"]
+    assert columns == [
+        "tid",
+        "status",
+        "loss",
+        "duration",
+        "error",
+        "Dropout",
+        "lr",
+        "optimizer",
+        "units",
+    ]
     assert rows == []
     for p in written:
         if p.suffix == ".png":
@@ -250,7 +366,9 @@ def test_run_without_trials_file(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "run.json").write_text(json.dumps(run_json()))
-    assert (tmp_path / "out" / "trials.csv") in write_report(run, tmp_path / "out", fmt="csv")
+    assert (tmp_path / "out" / "trials.csv") in write_report(
+        run, tmp_path / "out", fmt="csv"
+    )
 
 
 def test_partial_run_with_truncated_last_line(tmp_path):
@@ -287,15 +405,35 @@ def test_all_failed_run(tmp_path):
 
 def test_conditional_params_and_unknown_space(tmp_path):
     # No run.json space entry for "layers"; a parameter absent from some trials; a parameter called "loss".
-    trials = [make_trial(0, params={"Dropout": 0.1, "layers": "two", "loss": "mse"}),
-              make_trial(1, params={"Dropout": 0.2, "loss": "mae"}),
-              make_trial(2, params={"Dropout": 0.3, "layers": "three", "loss": "mse"})]
-    space = [SPACE[0], {"name": "loss", "distribution": "choice", "args": [], "options": ["'mse'", "'mae'"],
-                        "line": 30, "column": 20}]
+    trials = [
+        make_trial(0, params={"Dropout": 0.1, "layers": "two", "loss": "mse"}),
+        make_trial(1, params={"Dropout": 0.2, "loss": "mae"}),
+        make_trial(2, params={"Dropout": 0.3, "layers": "three", "loss": "mse"}),
+    ]
+    space = [
+        SPACE[0],
+        {
+            "name": "loss",
+            "distribution": "choice",
+            "args": [],
+            "options": ["'mse'", "'mae'"],
+            "line": 30,
+            "column": 20,
+        },
+    ]
     run = make_run(tmp_path / "run", trials, info=run_json(space))
     write_report(run)
     columns, rows = read_csv(run / "report" / "trials.csv")
-    assert columns == ["tid", "status", "loss", "duration", "error", "Dropout", "param_loss", "layers"]
+    assert columns == [
+        "tid",
+        "status",
+        "loss",
+        "duration",
+        "error",
+        "Dropout",
+        "param_loss",
+        "layers",
+    ]
     assert [r["layers"] for r in rows] == ["two", "", "three"]
     assert [r["param_loss"] for r in rows] == ["mse", "mae", "mse"]
     assert [float(r["loss"]) for r in rows] == [t["loss"] for t in trials]
@@ -303,10 +441,14 @@ def test_conditional_params_and_unknown_space(tmp_path):
 
 def test_formats(tmp_path):
     run = make_run(tmp_path / "run", standard_trials()[:3])
-    assert [p.name for p in write_report(run, tmp_path / "csv", fmt="csv")] == ["trials.csv"]
+    assert [p.name for p in write_report(run, tmp_path / "csv", fmt="csv")] == [
+        "trials.csv"
+    ]
     pngs = write_report(run, tmp_path / "png", fmt="png")
     assert pngs and all(p.suffix == ".png" for p in pngs)
-    assert [p.name for p in write_report(run, tmp_path / "html", fmt="html")] == ["report.html"]
+    assert [p.name for p in write_report(run, tmp_path / "html", fmt="html")] == [
+        "report.html"
+    ]
     assert sorted(p.name for p in (tmp_path / "html").iterdir()) == ["report.html"]
     with pytest.raises(ReportError, match="unknown format"):
         write_report(run, fmt="pdf")
@@ -314,14 +456,22 @@ def test_formats(tmp_path):
 
 def test_missing_matplotlib_names_the_extra(tmp_path, monkeypatch):
     run = make_run(tmp_path / "run", standard_trials()[:2])
-    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+    for name in [
+        m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")
+    ]:
         monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    monkeypatch.setitem(
+        sys.modules, "matplotlib", None
+    )  # makes `import matplotlib` fail
     with pytest.raises(ReportError, match=r"pip install 'hyperasc\[report\]'"):
         write_report(run, tmp_path / "out")
-    assert not (tmp_path / "out").exists(), "nothing is written when plots cannot be made"
+    assert not (
+        tmp_path / "out"
+    ).exists(), "nothing is written when plots cannot be made"
     # The CSV alone needs no matplotlib.
-    assert [p.name for p in write_report(run, tmp_path / "out", fmt="csv")] == ["trials.csv"]
+    assert [p.name for p in write_report(run, tmp_path / "out", fmt="csv")] == [
+        "trials.csv"
+    ]
 
 
 @pytest.mark.parametrize("kind", ["missing", "file", "not-a-run"])
@@ -343,19 +493,35 @@ def test_import_is_light():
 # --------------------------------------------------------------------------- browser
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it",
+)
 def test_headless_chromium_screenshot(full_report, tmp_path):
     from PIL import Image, ImageStat
 
     run, _, _ = full_report
     shot = tmp_path / "shot.png"
-    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-           "--window-size=1280,2000", (run / "report" / "report.html").resolve().as_uri()]
+    cmd = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        (run / "report" / "report.html").resolve().as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert shot.is_file(), f"no screenshot (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    assert (
+        shot.is_file()
+    ), f"no screenshot (rc {proc.returncode}): {proc.stderr[-2000:]}"
     assert_png(shot)
     with Image.open(shot) as img:
         assert img.size == (1280, 2000)
@@ -374,22 +540,42 @@ document.body.setAttribute("data-probe", up + "|" + down);
 </script></body>"""
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it",
+)
 def test_headless_chromium_sorts_the_table(full_report, tmp_path):
     # Click the loss heading twice in a copy of the page and read the row order back from the DOM.
     run, trials, _ = full_report
     probe = tmp_path / "probe.html"
-    probe.write_text((run / "report" / "report.html").read_text(encoding="utf-8").replace("</body>", SORT_PROBE),
-                     encoding="utf-8")
-    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", probe.as_uri()]
+    probe.write_text(
+        (run / "report" / "report.html")
+        .read_text(encoding="utf-8")
+        .replace("</body>", SORT_PROBE),
+        encoding="utf-8",
+    )
+    cmd = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--dump-dom",
+        probe.as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     match = re.search(r'data-probe="([^"]*)"', proc.stdout)
     assert match, f"no probe result (rc {proc.returncode}): {proc.stderr[-2000:]}"
     ok = sorted((t for t in trials if t["status"] == "ok"), key=lambda t: t["loss"])
-    failed = [str(t["tid"]) for t in trials if t["status"] != "ok"]  # no loss: last either way
+    failed = [
+        str(t["tid"]) for t in trials if t["status"] != "ok"
+    ]  # no loss: last either way
     up = [str(t["tid"]) for t in ok] + failed
     down = [str(t["tid"]) for t in reversed(ok)] + failed
     assert match.group(1) == ",".join(up) + "|" + ",".join(down)
@@ -412,18 +598,36 @@ def test_report_of_a_real_search(tmp_path):
     pytest.importorskip("keras")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
     tune = tmp_path / "tune.py"
-    subprocess.run([*cli, "compile", str(example), "-o", str(tune)], cwd=ROOT, env=env, check=True, timeout=300)
+    subprocess.run(
+        [*cli, "compile", str(example), "-o", str(tune)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, str(tune), "--max-evals", "3", "--out", str(out), "--quiet"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, str(tune), "--max-evals", "3", "--out", str(out), "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
 
     written = write_report(out)
-    lines = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines() if line.strip()]
+    lines = [
+        json.loads(line)
+        for line in (out / "trials.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     assert len(lines) == 3
     columns, rows = read_csv(out / "report" / "trials.csv")
     params = [s["name"] for s in json.loads((out / "run.json").read_text())["space"]]
-    assert columns[:5] == ["tid", "status", "loss", "duration", "error"] and set(params) <= set(columns)
+    assert columns[:5] == ["tid", "status", "loss", "duration", "error"] and set(
+        params
+    ) <= set(columns)
     assert [int(r["tid"]) for r in rows] == [t["tid"] for t in lines]
     for row, t in zip(rows, lines):
         assert row["status"] == t["status"]
@@ -437,19 +641,34 @@ def test_report_of_a_real_search(tmp_path):
     page = parse_html(out / "report" / "report.html")
     assert_self_contained(page)
     sources = {attrs.get("src") for tag, attrs in page.tags if tag == "img"}
-    assert len([s for s in sources if s and s.startswith("data:image/png;base64,")]) == len(pngs)
+    assert len(
+        [s for s in sources if s and s.startswith("data:image/png;base64,")]
+    ) == len(pngs)
 
 
 def pruned_trial(tid: int, epochs: int) -> dict:
     """A trials.jsonl record of a trial --prune stopped after `epochs` epochs."""
     record = make_trial(tid, epochs=epochs)
-    record.update({"status": "pruned", "loss": None, "pruned": True, "epochs": epochs,
-                   "curve": record["history"][0]["val_loss"], "prune_metric": "val_loss"})
+    record.update(
+        {
+            "status": "pruned",
+            "loss": None,
+            "pruned": True,
+            "epochs": epochs,
+            "curve": record["history"][0]["val_loss"],
+            "prune_metric": "val_loss",
+        }
+    )
     return record
 
 
-def test_pruned_trials_are_counted_drawn_apart_and_their_saved_epochs_reported(tmp_path):
-    trials = [make_trial(t, epochs=10) for t in range(5)] + [pruned_trial(5, 1), pruned_trial(6, 3)]
+def test_pruned_trials_are_counted_drawn_apart_and_their_saved_epochs_reported(
+    tmp_path,
+):
+    trials = [make_trial(t, epochs=10) for t in range(5)] + [
+        pruned_trial(5, 1),
+        pruned_trial(6, 3),
+    ]
     run_dir = make_run(tmp_path / "run", trials)
     run = report.read_run(run_dir)
     assert [t.tid for t in run.trials if t.pruned] == [5, 6]
@@ -463,7 +682,8 @@ def test_pruned_trials_are_counted_drawn_apart_and_their_saved_epochs_reported(t
     without = make_run(tmp_path / "plain", trials[:5])
     write_report(without, fmt="png")
     assert (run_dir / "report" / "learning_curves.png").read_bytes() != (
-        without / "report" / "learning_curves.png").read_bytes()
+        without / "report" / "learning_curves.png"
+    ).read_bytes()
 
 
 def test_a_run_without_pruning_reports_no_saved_epochs(tmp_path):

@@ -32,7 +32,10 @@ def script_for(tmp_path: Path, text: str = MODEL, name: str = "tune.py") -> Path
 
 
 def tids(out: Path) -> list[int]:
-    return [json.loads(line)["tid"] for line in (out / "trials.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line)["tid"]
+        for line in (out / "trials.jsonl").read_text().splitlines()
+    ]
 
 
 def no_traceback(result) -> None:
@@ -43,8 +46,13 @@ def test_killed_during_the_first_trial_resumes_from_zero(tmp_path):
     script = script_for(tmp_path)
     out = tmp_path / "run"
     env = {**os.environ, "TRIAL_SLEEP": "30"}
-    proc = subprocess.Popen([sys.executable, str(script), "--out", str(out), "--quiet", "--max-evals", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--out", str(out), "--quiet", "--max-evals", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while not (out / "run.json").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -61,10 +69,12 @@ def test_arguments_are_checked_before_anything_is_written(tmp_path):
     script = script_for(tmp_path)
     bad_points = tmp_path / "points.json"
     bad_points.write_text('[{"x": 1.0}]')
-    for args, words in ((["--points", str(bad_points)], "--points"),
-                        (["--points", str(tmp_path / "missing.json")], "cannot read --points"),
-                        (["--seed", "-5"], "--seed must be between"),
-                        (["--timeout", "0"], "--timeout must be positive")):
+    for args, words in (
+        (["--points", str(bad_points)], "--points"),
+        (["--points", str(tmp_path / "missing.json")], "cannot read --points"),
+        (["--seed", "-5"], "--seed must be between"),
+        (["--timeout", "0"], "--timeout must be positive"),
+    ):
         out = tmp_path / "run"
         result = run_script(script, out, *args)
         assert result.returncode in (1, 2), (args, result.stderr)
@@ -78,7 +88,9 @@ def test_resume_refuses_a_changed_space_and_leaves_run_json_alone(tmp_path):
     out = tmp_path / "run"
     assert run_script(script, out, "--max-evals", "2").returncode == 0
     before = (out / "run.json").read_bytes()
-    changed = script_for(tmp_path, MODEL.replace("uniform(-5, 5)", "uniform(-5, 6)"), "tune2.py")
+    changed = script_for(
+        tmp_path, MODEL.replace("uniform(-5, 5)", "uniform(-5, 6)"), "tune2.py"
+    )
     result = run_script(changed, out, "--max-evals", "3", "--resume")
     assert result.returncode == 1
     assert "search space changed" in result.stderr and "x" in result.stderr
@@ -96,13 +108,25 @@ def test_resume_keeps_the_seed_and_every_command_line(tmp_path):
     out = tmp_path / "run"
     assert run_script(script, out, "--max-evals", "2", "--seed", "7").returncode == 0
     refused = run_script(script, out, "--max-evals", "3", "--resume", "--seed", "8")
-    assert refused.returncode == 1 and "--seed 7" in refused.stderr and "--reseed" in refused.stderr
+    assert (
+        refused.returncode == 1
+        and "--seed 7" in refused.stderr
+        and "--reseed" in refused.stderr
+    )
     no_traceback(refused)
     assert run_script(script, out, "--max-evals", "3", "--resume").returncode == 0
-    assert run_script(script, out, "--max-evals", "4", "--resume", "--seed", "8", "--reseed").returncode == 0
+    assert (
+        run_script(
+            script, out, "--max-evals", "4", "--resume", "--seed", "8", "--reseed"
+        ).returncode
+        == 0
+    )
     info = json.loads((out / "run.json").read_text())
     assert info["argv"][info["argv"].index("--seed") + 1] == "7"
-    assert [r["argv"][r["argv"].index("--max-evals") + 1] for r in info["resumes"]] == ["3", "4"]
+    assert [r["argv"][r["argv"].index("--max-evals") + 1] for r in info["resumes"]] == [
+        "3",
+        "4",
+    ]
     assert info["seed"] == 8 and tids(out) == [0, 1, 2, 3]
 
 
@@ -111,7 +135,9 @@ def test_a_damaged_checkpoint_is_rebuilt_from_trials_jsonl(tmp_path, damage):
     script = script_for(tmp_path)
     out = tmp_path / "run"
     assert run_script(script, out, "--max-evals", "3").returncode == 0
-    first = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    first = [
+        json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()
+    ]
     if damage is None:
         (out / "checkpoint").unlink()
     else:
@@ -120,7 +146,9 @@ def test_a_damaged_checkpoint_is_rebuilt_from_trials_jsonl(tmp_path, damage):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rebuilding the search from 3 trial(s)" in result.stderr
     no_traceback(result)
-    records = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()
+    ]
     assert [r["tid"] for r in records] == [0, 1, 2, 3, 4]
     assert records[:3] == first
 
@@ -141,10 +169,20 @@ def test_an_unreachable_mongodb_is_one_line(tmp_path):
         port = s.getsockname()[1]  # nothing listens here once the socket closes
     script = script_for(tmp_path)
     started = time.time()
-    result = run_script(script, tmp_path / "run", "--mongo", f"mongo://alice:secret@127.0.0.1:{port}/db/jobs",
-                        "--exp-key", "e1", timeout=120)
+    result = run_script(
+        script,
+        tmp_path / "run",
+        "--mongo",
+        f"mongo://alice:secret@127.0.0.1:{port}/db/jobs",
+        "--exp-key",
+        "e1",
+        timeout=120,
+    )
     assert result.returncode == 1
-    assert f"cannot reach MongoDB at mongo://alice:***@127.0.0.1:{port}/db/jobs" in result.stderr
+    assert (
+        f"cannot reach MongoDB at mongo://alice:***@127.0.0.1:{port}/db/jobs"
+        in result.stderr
+    )
     assert "secret" not in result.stderr
     no_traceback(result)
     assert time.time() - started < 60
@@ -159,8 +197,19 @@ def test_unexpected_errors_are_one_line_unless_debug_is_asked(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "OSError: no such dataset" in result.stderr
     no_traceback(result)
-    debug = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "run2"), "--debug", "--quiet"],
-                           capture_output=True, text=True, timeout=120)
+    debug = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--out",
+            str(tmp_path / "run2"),
+            "--debug",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Traceback" in debug.stderr and debug.returncode != 0
 
 
@@ -169,7 +218,9 @@ def test_a_refused_mongodb_password_is_one_line(tmp_path):
 
     from conftest import MongoServer, secantusdb_server
 
-    server = MongoServer(secantusdb_server(), tmp_path / "data", tmp_path / "server.log")
+    server = MongoServer(
+        secantusdb_server(), tmp_path / "data", tmp_path / "server.log"
+    )
     server.start()
     try:  # provision a user, then restart the server requiring authentication
         client = pymongo.MongoClient("127.0.0.1", server.port)
@@ -184,12 +235,22 @@ def test_a_refused_mongodb_password_is_one_line(tmp_path):
     server.start()
     try:
         script = script_for(tmp_path)
-        result = run_script(script, tmp_path / "run", "--mongo", f"mongo://alice:wrong@127.0.0.1:{server.port}/db/jobs",
-                            "--exp-key", "e1", timeout=120)
+        result = run_script(
+            script,
+            tmp_path / "run",
+            "--mongo",
+            f"mongo://alice:wrong@127.0.0.1:{server.port}/db/jobs",
+            "--exp-key",
+            "e1",
+            timeout=120,
+        )
     finally:
         server.stop()
     assert result.returncode == 1
-    assert f"MongoDB at mongo://alice:***@127.0.0.1:{server.port}/db/jobs refused the user name or password" in result.stderr
+    assert (
+        f"MongoDB at mongo://alice:***@127.0.0.1:{server.port}/db/jobs refused the user name or password"
+        in result.stderr
+    )
     assert "wrong" not in result.stderr
     no_traceback(result)
     assert len(result.stderr.strip().splitlines()) == 1

@@ -5,7 +5,7 @@ import ast
 import pytest
 
 from hyperasc.diagnostics import CompileError
-from hyperasc.scanner import restore_column, scan, substitute
+from hyperasc.compile.scanner import restore_column, scan, substitute
 
 
 def inners(text):
@@ -15,7 +15,11 @@ def inners(text):
 def test_finds_handles_in_source_order():
     text = "x = {{uniform(0, 1)}}\ny = f({{choice([1, 2])}}, {{randint(3)}})\n"
     handles = scan(text)
-    assert [h.inner for h in handles] == ["uniform(0, 1)", "choice([1, 2])", "randint(3)"]
+    assert [h.inner for h in handles] == [
+        "uniform(0, 1)",
+        "choice([1, 2])",
+        "randint(3)",
+    ]
     assert [h.index for h in handles] == [0, 1, 2]
     assert handles[0].start == (1, 4) and handles[0].end == (1, 21)
     assert handles[1].start == (2, 6)
@@ -85,7 +89,11 @@ def test_substitution_keeps_lines_and_columns():
     out = substitute(text, handles)
     assert out.count("\n") == text.count("\n")
     tree = ast.parse(out)
-    names = {n.id: (n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names = {
+        n.id: (n.lineno, n.col_offset)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name)
+    }
     assert names["__hx0__"] == (2, 5)
     assert names["__hx1__"] == (3, 5)
     # Text after a single-line handle keeps its column; `last` keeps its line.
@@ -133,7 +141,10 @@ def test_unbalanced_brackets(text, line, col, message):
 def test_handle_closed_by_wrong_bracket():
     with pytest.raises(CompileError) as info:
         scan("x = {{uniform(0, 1)]}}\n")
-    assert "unmatched ']'" in info.value.diagnostics[0].message or "instead of" in info.value.diagnostics[0].message
+    assert (
+        "unmatched ']'" in info.value.diagnostics[0].message
+        or "instead of" in info.value.diagnostics[0].message
+    )
 
 
 def test_bad_indentation_is_a_diagnostic():

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperasc.scanner import scan, substitute
-from hyperasc.upgrade import apply, compile_note, find, upgrade_file, upgrade_text
+from hyperasc.compile.scanner import scan, substitute
+from hyperasc.upgrade.rules import apply, compile_note, find, upgrade_file, upgrade_text
 
 from helpers import invoke
 
@@ -35,7 +35,10 @@ def upgraded(text: str) -> str:
 
 def warnings_of(text: str) -> list[tuple[int, int, str, str]]:
     plan = find(textwrap.dedent(text))
-    return [(f.line, f.column, f.rule, f.message + " / " + (f.hint or "")) for f in plan.findings]
+    return [
+        (f.line, f.column, f.rule, f.message + " / " + (f.hint or ""))
+        for f in plan.findings
+    ]
 
 
 def parses(text: str) -> bool:
@@ -57,17 +60,26 @@ REWRITES = {
         "from keras.layers.convolutional import Conv2D, MaxPooling2D\n",
         "from keras.layers import Conv2D, MaxPooling2D\n",
     ),
-    "keras.layers.recurrent": ("from keras.layers.recurrent import LSTM\n", "from keras.layers import LSTM\n"),
+    "keras.layers.recurrent": (
+        "from keras.layers.recurrent import LSTM\n",
+        "from keras.layers import LSTM\n",
+    ),
     "keras.layers.pooling": (
         "from keras.layers.pooling import GlobalAveragePooling1D\n",
         "from keras.layers import GlobalAveragePooling1D\n",
     ),
-    "keras.layers.embeddings": ("from keras.layers.embeddings import Embedding\n", "from keras.layers import Embedding\n"),
+    "keras.layers.embeddings": (
+        "from keras.layers.embeddings import Embedding\n",
+        "from keras.layers import Embedding\n",
+    ),
     "keras.layers.normalization": (
         "from keras.layers.normalization import BatchNormalization\n",
         "from keras.layers import BatchNormalization\n",
     ),
-    "keras.layers.merge": ("from keras.layers.merge import concatenate\n", "from keras.layers import concatenate\n"),
+    "keras.layers.merge": (
+        "from keras.layers.merge import concatenate\n",
+        "from keras.layers import concatenate\n",
+    ),
     "keras.layers.advanced_activations": (
         "from keras.layers.advanced_activations import LeakyReLU, PReLU\n",
         "from keras.layers import LeakyReLU, PReLU\n",
@@ -76,8 +88,14 @@ REWRITES = {
         "from tensorflow.keras.layers.core import Dense\n",
         "from tensorflow.keras.layers import Dense\n",
     ),
-    "import as": ("import keras.layers.core as core\nx = core.Dense(3)\n", "import keras.layers as core\nx = core.Dense(3)\n"),
-    "dotted use": ("import keras\nx = keras.layers.core.Dense(3)\n", "import keras\nx = keras.layers.Dense(3)\n"),
+    "import as": (
+        "import keras.layers.core as core\nx = core.Dense(3)\n",
+        "import keras.layers as core\nx = core.Dense(3)\n",
+    ),
+    "dotted use": (
+        "import keras\nx = keras.layers.core.Dense(3)\n",
+        "import keras\nx = keras.layers.Dense(3)\n",
+    ),
     "np_utils": (
         """\
         from keras.utils import np_utils
@@ -178,7 +196,10 @@ REWRITES = {
         "from keras.layers import MaxPooling2D\nMaxPooling2D((2, 2), dim_ordering='th')\n",
         "from keras.layers import MaxPooling2D\nMaxPooling2D((2, 2), data_format='channels_first')\n",
     ),
-    "Dropout(p=)": ("from keras.layers import Dropout\nDropout(p=0.5)\n", "from keras.layers import Dropout\nDropout(rate=0.5)\n"),
+    "Dropout(p=)": (
+        "from keras.layers import Dropout\nDropout(p=0.5)\n",
+        "from keras.layers import Dropout\nDropout(rate=0.5)\n",
+    ),
     "CuDNNLSTM CuDNNGRU": (
         "from keras.layers import CuDNNLSTM, CuDNNGRU\nmodel.add(CuDNNLSTM(64, return_sequences=True))\n"
         "model.add(CuDNNGRU(32))\nlayer = CuDNNGRU\n",
@@ -226,10 +247,10 @@ REWRITES = {
     "val_acc history key": (
         "model.compile(loss='categorical_crossentropy', metrics=['accuracy'], optimizer='adam')\n"
         "result = model.fit(X, Y)\nvalidation_acc = np.amax(result.history['val_acc'])\n"
-        "train_acc = result.history[\"acc\"][-1]\n",
+        'train_acc = result.history["acc"][-1]\n',
         "model.compile(loss='categorical_crossentropy', metrics=['accuracy'], optimizer='adam')\n"
         "result = model.fit(X, Y)\nvalidation_acc = np.amax(result.history['val_accuracy'])\n"
-        "train_acc = result.history[\"accuracy\"][-1]\n",
+        'train_acc = result.history["accuracy"][-1]\n',
     ),
     "monitor='val_acc'": (
         "from keras.callbacks import EarlyStopping\nmodel.compile(loss='mse', optimizer='sgd', metrics=['accuracy'])\n"
@@ -264,7 +285,7 @@ NOT_KERAS = {
     "own Adam": "def Adam(lr):\n    return lr\nopt = Adam(lr=0.1)\n",
     "own Convolution2D": "def Convolution2D(a, b, c):\n    return a\nConvolution2D(1, 2, 3)\n",
     "nb_epoch elsewhere": "clf = KerasClassifier(build_fn=make, nb_epoch=3)\n",
-    "strings and comments": "# from keras.layers.core import Dense\ndoc = \"Adam(lr=0.1), nb_epoch=3\"\n",
+    "strings and comments": '# from keras.layers.core import Dense\ndoc = "Adam(lr=0.1), nb_epoch=3"\n',
     "sklearn history": "scores = history['acc_score']\n",
 }
 
@@ -283,20 +304,27 @@ def test_merge_is_a_located_warning():
     text = "from keras.layers import Dense, Merge\nmerged.add(Merge([left, right], mode='concat'))\n"
     assert upgrade_text(text)[0] == text
     found = warnings_of(text)
-    assert [(line, column, rule) for line, column, rule, _ in found] == [(1, 33, "Merge"), (2, 12, "Merge")]
+    assert [(line, column, rule) for line, column, rule, _ in found] == [
+        (1, 33, "Merge"),
+        (2, 12, "Merge"),
+    ]
     assert "Concatenate" in found[0][3]
 
 
 def test_decay_warning_gives_the_equivalent_schedule():
     text = "from keras.optimizers import SGD\nsgd = SGD(lr=0.1, decay=1e-6, momentum=0.9)\n"
-    assert upgraded(text) == text.replace("lr=", "learning_rate=")  # decay= stays: dropping it changes training
+    assert upgraded(text) == text.replace(
+        "lr=", "learning_rate="
+    )  # decay= stays: dropping it changes training
     [(line, column, rule, message)] = warnings_of(text)
     assert (line, column, rule) == (2, 19, "decay=")
     assert "InverseTimeDecay(0.1, decay_steps=1, decay_rate=1e-6)" in message
 
 
 def test_decay_without_lr_uses_keras2_default():
-    [(_, _, _, message)] = warnings_of("from keras.optimizers import Adam\nopt = Adam(decay=0.01)\n")
+    [(_, _, _, message)] = warnings_of(
+        "from keras.optimizers import Adam\nopt = Adam(decay=0.01)\n"
+    )
     assert "InverseTimeDecay(0.001, decay_steps=1, decay_rate=0.01)" in message
 
 
@@ -331,7 +359,10 @@ def test_history_key_without_known_metrics_is_a_warning():
 
 def test_show_accuracy_without_metrics_warns_that_evaluate_returns_less():
     text = "model.compile(loss='mse', optimizer='sgd')\nscore, acc = model.evaluate(X, Y, show_accuracy=True)\n"
-    assert upgraded(text) == "model.compile(loss='mse', optimizer='sgd')\nscore, acc = model.evaluate(X, Y)\n"
+    assert (
+        upgraded(text)
+        == "model.compile(loss='mse', optimizer='sgd')\nscore, acc = model.evaluate(X, Y)\n"
+    )
     [(line, column, _, message)] = warnings_of(text)
     assert (line, column) == (2, 35) and "metrics=['accuracy']" in message
 
@@ -339,7 +370,10 @@ def test_show_accuracy_without_metrics_warns_that_evaluate_returns_less():
 def test_generator_queue_settings_are_dropped_with_a_warning():
     text = "model.fit_generator(gen, steps_per_epoch=5, workers=4, use_multiprocessing=True)\n"
     assert upgraded(text) == "model.fit(gen, steps_per_epoch=5)\n"
-    assert [(c, r) for _, c, r, _ in warnings_of(text)] == [(45, "workers="), (56, "use_multiprocessing=")]
+    assert [(c, r) for _, c, r, _ in warnings_of(text)] == [
+        (45, "workers="),
+        (56, "use_multiprocessing="),
+    ]
 
 
 def test_samples_per_epoch_is_a_warning():
@@ -361,7 +395,11 @@ def test_spellings_inside_handles_are_warnings_not_edits():
         """)
     new, plan = upgrade_text(text)
     assert new == text
-    assert [(f.line, f.column, f.rule) for f in plan.findings] == [(3, 40, "lr="), (3, 54, "lr="), (4, 51, "decay=")]
+    assert [(f.line, f.column, f.rule) for f in plan.findings] == [
+        (3, 40, "lr="),
+        (3, 54, "lr="),
+        (4, 51, "decay="),
+    ]
     assert all("inside a handle" in f.message for f in plan.findings)
 
 
@@ -369,13 +407,18 @@ def test_a_handle_in_the_way_blocks_the_edit():
     text = "model.compile(metrics=['accuracy'])\nmodel.fit(x, y, show_accuracy={{choice([True, False])}})\n"
     new, plan = upgrade_text(text)
     assert new == text
-    assert [(f.line, f.column, f.rule) for f in plan.findings] == [(2, 17, "show_accuracy=")]
+    assert [(f.line, f.column, f.rule) for f in plan.findings] == [
+        (2, 17, "show_accuracy=")
+    ]
 
 
 def test_columns_after_a_narrow_handle_map_back_to_the_file():
     # `{{x}}` is narrower than its placeholder: later columns must still land on `lr`.
     text = "from keras.optimizers import Adam\nopt = [{{x}}, {{y}}, Adam(lr=0.1)]\n"
-    assert upgraded(text) == "from keras.optimizers import Adam\nopt = [{{x}}, {{y}}, Adam(learning_rate=0.1)]\n"
+    assert (
+        upgraded(text)
+        == "from keras.optimizers import Adam\nopt = [{{x}}, {{y}}, Adam(learning_rate=0.1)]\n"
+    )
 
 
 # --- The sample files -----------------------------------------------------------------------
@@ -407,10 +450,15 @@ def test_sample_script_keeps_every_other_byte(path):
     pieces.append(new[cursor:])
     assert "".join(pieces) == text
     # Every edit is small: a token or a keyword or two, never a reformatted line.
-    assert all(len("".join(text[e.start : e.end].split())) <= 60 and len(e.text) <= 60 for e in edits)
+    assert all(
+        len("".join(text[e.start : e.end].split())) <= 60 and len(e.text) <= 60
+        for e in edits
+    )
 
 
-@pytest.mark.parametrize("path", [*SCRIPTS, *CASES.glob("*.expected.py")], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [*SCRIPTS, *CASES.glob("*.expected.py")], ids=lambda p: p.name
+)
 def test_every_sample_parses_after_handle_substitution(path):
     text = path.read_text()
     assert parses(text)
@@ -432,7 +480,9 @@ def test_upgrade_adds_no_undefined_names():
 
     def undefined(text: str) -> set[str]:
         out = io.StringIO()
-        pyflakes.check(substitute(text, scan(text)), "f.py", flakes_reporter.Reporter(out, out))
+        pyflakes.check(
+            substitute(text, scan(text)), "f.py", flakes_reporter.Reporter(out, out)
+        )
         return {m for m in re.findall(r"undefined name '(\w+)'", out.getvalue())}
 
     for path in SCRIPTS:
@@ -442,10 +492,17 @@ def test_upgrade_adds_no_undefined_names():
 
 def test_sample_warnings_are_located():
     plan = find((CASES / "cnn_keras1.py").read_text())
-    assert [(f.line, f.column, f.rule) for f in plan.findings] == [(9, 33, "Merge"), (41, 54, "decay="), (57, 16, "Merge")]
+    assert [(f.line, f.column, f.rule) for f in plan.findings] == [
+        (9, 33, "Merge"),
+        (41, 54, "decay="),
+        (57, 16, "Merge"),
+    ]
     plan = find((CASES / "lstm_keras2.py").read_text())
     assert [(f.line, f.rule) for f in plan.findings] == [
-        (11, "multi_gpu_model"), (33, "multi_gpu_model"), (43, "workers="), (43, "use_multiprocessing="),
+        (11, "multi_gpu_model"),
+        (33, "multi_gpu_model"),
+        (43, "workers="),
+        (43, "use_multiprocessing="),
         (46, "predict_classes"),
     ]
 
@@ -461,15 +518,22 @@ def test_notebook_code_cells_are_upgraded_and_the_rest_kept():
     after = nbformat.reads(result.data.decode(), as_version=nbformat.NO_CONVERT)
     assert after.metadata == before.metadata
     for old, new in zip(before.cells, after.cells):
-        assert (old.cell_type, old.get("outputs"), old.metadata) == (new.cell_type, new.get("outputs"), new.metadata)
+        assert (old.cell_type, old.get("outputs"), old.metadata) == (
+            new.cell_type,
+            new.get("outputs"),
+            new.metadata,
+        )
     assert [c.source for c in after.cells if c.cell_type == "markdown"] == [
-        c.source for c in before.cells if c.cell_type == "markdown"]
+        c.source for c in before.cells if c.cell_type == "markdown"
+    ]
     assert after.cells[5].source == before.cells[5].source
     # The np_utils import sits in cell 2, its use in cell 3: both change, together.
     assert "from keras.utils import to_categorical" in after.cells[1].source
     assert "= to_categorical(" in after.cells[2].source
     assert "learning_rate={{choice([1e-3, 1e-4])}}" in after.cells[4].source
-    assert after.cells[1].source.startswith("%matplotlib inline\n")  # magics kept as they were
+    assert after.cells[1].source.startswith(
+        "%matplotlib inline\n"
+    )  # magics kept as they were
     assert after.cells[5].source.startswith("!nvidia-smi\n")
     again = upgrade_file(str(NOTEBOOK), result.data)
     assert again.data == result.data and not again.changed
@@ -479,23 +543,34 @@ def test_notebook_warnings_name_the_cell(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    nb = new_notebook(cells=[
-        new_markdown_cell("intro"),
-        new_code_cell("from keras.layers import Merge\nx = 1"),
-        new_code_cell("%%bash\necho not python"),
-        new_code_cell("y = 2\nm = Merge([a, b], mode='sum')\nhelp_me = len?\nfiles = !ls"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("intro"),
+            new_code_cell("from keras.layers import Merge\nx = 1"),
+            new_code_cell("%%bash\necho not python"),
+            new_code_cell(
+                "y = 2\nm = Merge([a, b], mode='sum')\nhelp_me = len?\nfiles = !ls"
+            ),
+        ]
+    )
     path = tmp_path / "nb.ipynb"
     path.write_text(nbformat.writes(nb))
     result = invoke(["upgrade", str(path), "--diff"])
     assert result.exit_code == 0, result.stderr
-    assert f"{path}:cell_2:1:26: warning: keras.layers.Merge is gone in Keras 3" in result.stderr
+    assert (
+        f"{path}:cell_2:1:26: warning: keras.layers.Merge is gone in Keras 3"
+        in result.stderr
+    )
     assert f"{path}:cell_4:2:5: warning: Merge() is gone in Keras 3" in result.stderr
     assert result.stdout == ""
 
 
 def test_unchanged_notebook_is_returned_byte_for_byte(tmp_path):
-    data = (CASES / "mnist_keras2.expected.ipynb").read_bytes().replace(b'"nbformat": 4', b'"nbformat":   4')
+    data = (
+        (CASES / "mnist_keras2.expected.ipynb")
+        .read_bytes()
+        .replace(b'"nbformat": 4', b'"nbformat":   4')
+    )
     assert upgrade_file("x.ipynb", data).data == data
 
 
@@ -518,7 +593,10 @@ def test_latin1_file_keeps_its_encoding():
 
 def test_non_ascii_before_an_edit_on_the_same_line():
     text = "from keras.optimizers import Adam\nopt = ('é', Adam(lr=0.1))\n"
-    assert upgraded(text) == "from keras.optimizers import Adam\nopt = ('é', Adam(learning_rate=0.1))\n"
+    assert (
+        upgraded(text)
+        == "from keras.optimizers import Adam\nopt = ('é', Adam(learning_rate=0.1))\n"
+    )
 
 
 # --- The command line -------------------------------------------------------------------------
@@ -535,8 +613,13 @@ def test_cli_stdout_by_default(keras1):
     result = invoke(["upgrade", str(keras1)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (CASES / "mnist_keras1.expected.py").read_text()
-    assert keras1.read_bytes() == (CASES / "mnist_keras1.py").read_bytes()  # not written
-    assert f"{keras1}: rewrote 9 Keras 1/2 spellings, 0 left with a warning" in result.stderr
+    assert (
+        keras1.read_bytes() == (CASES / "mnist_keras1.py").read_bytes()
+    )  # not written
+    assert (
+        f"{keras1}: rewrote 9 Keras 1/2 spellings, 0 left with a warning"
+        in result.stderr
+    )
 
 
 def test_cli_output_file(keras1, tmp_path):
@@ -553,7 +636,9 @@ def test_cli_in_place(keras1):
     assert not [p for p in keras1.parent.iterdir() if p.name.startswith(".model.py.")]
     mtime = keras1.stat().st_mtime_ns
     again = invoke(["upgrade", str(keras1), "--in-place"])
-    assert again.exit_code == 0 and keras1.stat().st_mtime_ns == mtime  # nothing to change: not rewritten
+    assert (
+        again.exit_code == 0 and keras1.stat().st_mtime_ns == mtime
+    )  # nothing to change: not rewritten
     assert "rewrote 0 Keras 1/2 spellings" in again.stderr
 
 
@@ -562,13 +647,17 @@ def test_cli_diff_writes_nothing(keras1):
     assert result.exit_code == 0
     assert keras1.read_bytes() == (CASES / "mnist_keras1.py").read_bytes()
     assert result.stdout.startswith(f"--- {keras1}\n+++ {keras1} (upgraded)\n")
-    assert "-from keras.layers.core import Dense, Dropout, Activation\n" in result.stdout
+    assert (
+        "-from keras.layers.core import Dense, Dropout, Activation\n" in result.stdout
+    )
     assert "+from keras.layers import Dense, Dropout, Activation\n" in result.stdout
     assert "would rewrite 9" in result.stderr
 
 
 def test_cli_stdin():
-    result = invoke(["upgrade", "-"], input="from keras.optimizers import Adam\nAdam(lr=1)\n")
+    result = invoke(
+        ["upgrade", "-"], input="from keras.optimizers import Adam\nAdam(lr=1)\n"
+    )
     assert result.exit_code == 0
     assert result.stdout == "from keras.optimizers import Adam\nAdam(learning_rate=1)\n"
 
@@ -579,11 +668,21 @@ def test_cli_warnings_are_located_on_stderr(tmp_path):
     result = invoke(["upgrade", str(path), "-o", str(tmp_path / "out.py")])
     assert result.exit_code == 0
     lines = [line for line in result.stderr.splitlines() if ": warning: " in line]
-    assert [line.split(": warning: ")[0] for line in lines] == [f"{path}:9:33", f"{path}:41:54", f"{path}:57:16"]
-    assert "  hint: use learning_rate=keras.optimizers.schedules.InverseTimeDecay(" in result.stderr
+    assert [line.split(": warning: ")[0] for line in lines] == [
+        f"{path}:9:33",
+        f"{path}:41:54",
+        f"{path}:57:16",
+    ]
+    assert (
+        "  hint: use learning_rate=keras.optimizers.schedules.InverseTimeDecay("
+        in result.stderr
+    )
 
 
-@pytest.mark.parametrize("args", [["-o", "x.py", "--in-place"], ["--diff", "--in-place"], ["--diff", "-o", "x.py"]])
+@pytest.mark.parametrize(
+    "args",
+    [["-o", "x.py", "--in-place"], ["--diff", "--in-place"], ["--diff", "-o", "x.py"]],
+)
 def test_cli_options_exclude_each_other(keras1, args):
     result = invoke(["upgrade", str(keras1), *args])
     assert result.exit_code == 2
@@ -603,7 +702,14 @@ def test_cli_syntax_error_is_located_and_writes_nothing(tmp_path):
 def test_cli_help_lists_the_rules():
     result = invoke(["upgrade", "--help"])
     assert result.exit_code == 0
-    for needle in ("--in-place", "--diff", "Convolution2D(n, r, c)", "learning_rate=", "decay=", "Merge"):
+    for needle in (
+        "--in-place",
+        "--diff",
+        "Convolution2D(n, r, c)",
+        "learning_rate=",
+        "decay=",
+        "Merge",
+    ):
         assert needle in result.stdout
 
 
@@ -613,20 +719,26 @@ def test_cli_help_lists_the_rules():
 def test_compile_notes_keras12_spellings(keras1):
     result = invoke(["compile", str(keras1)])
     assert result.exit_code == 0, result.stderr
-    assert (f"{keras1}: note: 9 Keras 1/2 spellings (keras.layers.core, np_utils, init=, ...); "
-            f"run: hyperasc upgrade {keras1} --in-place") in result.stderr.splitlines()
+    assert (
+        f"{keras1}: note: 9 Keras 1/2 spellings (keras.layers.core, np_utils, init=, ...); "
+        f"run: hyperasc upgrade {keras1} --in-place"
+    ) in result.stderr.splitlines()
 
 
 def test_compile_is_quiet_for_keras3_files():
-    result = invoke(["compile", str(Path(__file__).parent.parent / "examples" / "hyperas_style.py")])
+    result = invoke(
+        ["compile", str(Path(__file__).parent.parent / "examples" / "hyperas_style.py")]
+    )
     assert result.exit_code == 0
     assert "Keras 1/2" not in result.stderr
 
 
 def test_compile_note_when_only_warnings_are_left():
     note = compile_note((CASES / "cnn_keras1.expected.py").read_text(), "cnn.py")
-    assert note == ("cnn.py: note: 3 Keras 1/2 spellings that need a hand (Merge, decay=); "
-                    "run: hyperasc upgrade cnn.py --diff, for the Keras 3 way")
+    assert note == (
+        "cnn.py: note: 3 Keras 1/2 spellings that need a hand (Merge, decay=); "
+        "run: hyperasc upgrade cnn.py --diff, for the Keras 3 way"
+    )
 
 
 def test_compile_note_is_fast():
@@ -638,9 +750,12 @@ def test_compile_note_is_fast():
 
 
 def test_apply_refuses_overlapping_edits():
-    from hyperasc.upgrade import Change, Edit
+    from hyperasc.upgrade.rules import Change, Edit
 
-    changes = [Change("a", 1, 1, (Edit(0, 3, "x"),), ""), Change("b", 1, 2, (Edit(2, 4, "y"),), "")]
+    changes = [
+        Change("a", 1, 1, (Edit(0, 3, "x"),), ""),
+        Change("b", 1, 2, (Edit(2, 4, "y"),), ""),
+    ]
     with pytest.raises(AssertionError):
         apply("abcdef", changes)
 
@@ -668,8 +783,11 @@ def test_more_keras1_keywords_and_removed_apis():
         "Conv2D(filters=3, nb_row=3, nb_col=3)",
     ]
     assert [(f.line, f.column, f.rule) for f in plan.findings] == [
-        (1, 39, "ImageDataGenerator"), (2, 31, "Highway"), (5, 1, "set_image_dim_ordering"),
-        (8, 21, "nb_row="), (8, 31, "nb_col="),
+        (1, 39, "ImageDataGenerator"),
+        (2, 31, "Highway"),
+        (5, 1, "set_image_dim_ordering"),
+        (8, 21, "nb_row="),
+        (8, 31, "nb_col="),
     ]
 
 
@@ -687,14 +805,23 @@ def test_edits_after_a_multiline_handle_on_its_last_line():
 
 def test_np_utils_used_in_a_handle_keeps_its_name():
     text = "from keras.utils import np_utils\ny = {{choice([np_utils.to_categorical(a), b])}}\n"
-    assert upgraded(text) == "from keras import utils as np_utils\ny = {{choice([np_utils.to_categorical(a), b])}}\n"
+    assert (
+        upgraded(text)
+        == "from keras import utils as np_utils\ny = {{choice([np_utils.to_categorical(a), b])}}\n"
+    )
 
 
 def test_notebook_syntax_error_names_the_cell(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    nb = new_notebook(cells=[new_markdown_cell("intro"), new_code_cell("x = 1"), new_code_cell("y = (\nz = 2")])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("intro"),
+            new_code_cell("x = 1"),
+            new_code_cell("y = (\nz = 2"),
+        ]
+    )
     path = tmp_path / "nb.ipynb"
     path.write_text(nbformat.writes(nb))
     before = path.read_bytes()
@@ -733,15 +860,24 @@ _STATEMENTS = [
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(_STATEMENTS), min_size=1, max_size=12), st.sampled_from(["\n", "\r\n"]))
+@given(
+    st.lists(st.sampled_from(_STATEMENTS), min_size=1, max_size=12),
+    st.sampled_from(["\n", "\r\n"]),
+)
 def test_generated_files_upgrade_cleanly(statements, newline):
     body = "".join(textwrap.indent(s, "    ") + "\n" for s in statements)
-    text = (_HEADER + "\n\ndef model(x, y):\n" + body + "    return {'loss': 0}\n").replace("\n", newline)
+    text = (
+        _HEADER + "\n\ndef model(x, y):\n" + body + "    return {'loss': 0}\n"
+    ).replace("\n", newline)
     new, plan = upgrade_text(text)
     assert parses(new)
     assert [h.inner for h in scan(new)] == [h.inner for h in scan(text)]
     assert upgrade_text(new)[0] == new  # idempotent
     assert not upgrade_text(new)[1].changes
-    assert new.count("\n") <= text.count("\n")  # a dropped argument may take its line break along
+    assert new.count("\n") <= text.count(
+        "\n"
+    )  # a dropped argument may take its line break along
     assert new.count(newline) == new.count("\n")  # line endings kept
-    assert "label = 'nb_epoch=3 lr=0.1'" in new or "label" not in text  # strings are not code
+    assert (
+        "label = 'nb_epoch=3 lr=0.1'" in new or "label" not in text
+    )  # strings are not code

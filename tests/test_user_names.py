@@ -52,7 +52,9 @@ def added_names() -> list[str]:
 def test_the_script_adds_only_private_names_and_its_bundle():
     names = added_names()
     assert "__hyperasc_runtime__" in names and "_hx_main" in names
-    public = [n for n in names if not n.startswith("_hx_") and n != "__hyperasc_runtime__"]
+    public = [
+        n for n in names if not n.startswith("_hx_") and n != "__hyperasc_runtime__"
+    ]
     assert public == []
 
 
@@ -63,33 +65,63 @@ def binding(name: str) -> tuple[str, str]:
     """(module-level code binding `name`, a check in the model function)."""
     forms = {
         "time": ("from time import time\n", "assert callable(time) and time() > 0"),
-        "datetime": ("from datetime import datetime\n", "assert datetime.now().year > 2000"),
-        "pickle": ("try:\n    import cPickle as pickle\nexcept ImportError:\n    import pickle\n",
-                   "assert pickle.loads(pickle.dumps(1)) == 1"),
+        "datetime": (
+            "from datetime import datetime\n",
+            "assert datetime.now().year > 2000",
+        ),
+        "pickle": (
+            "try:\n    import cPickle as pickle\nexcept ImportError:\n    import pickle\n",
+            "assert pickle.loads(pickle.dumps(1)) == 1",
+        ),
         "json": ("import json as json\n", "assert json.dumps([1]) == '[1]'"),
         "os": ("import os.path\n", "assert os.path.sep"),
-        "load_data": ("def load_data():\n    return 'mine'\n", "assert load_data() == 'mine'"),
+        "load_data": (
+            "def load_data():\n    return 'mine'\n",
+            "assert load_data() == 'mine'",
+        ),
         "Trials": ("class Trials:\n    mine = True\n", "assert Trials.mine"),
-        "MongoTrials": ("from collections import OrderedDict as MongoTrials\n",
-                        "assert MongoTrials().__class__.__name__ == 'OrderedDict'"),
+        "MongoTrials": (
+            "from collections import OrderedDict as MongoTrials\n",
+            "assert MongoTrials().__class__.__name__ == 'OrderedDict'",
+        ),
     }
     if name in forms:
         return forms[name]
     return f"{name} = {{'mine': {name!r}}}\n", f"assert {name} == {{'mine': {name!r}}}"
 
 
-USER_NAMES = ["time", "datetime", "pickle", "json", "os", "load_data", "main", "objective",
-              "Trials", "MongoTrials", "search_space", "trial_params", "hp", "hyperopt", "np", "sys"]
+USER_NAMES = [
+    "time",
+    "datetime",
+    "pickle",
+    "json",
+    "os",
+    "load_data",
+    "main",
+    "objective",
+    "Trials",
+    "MongoTrials",
+    "search_space",
+    "trial_params",
+    "hp",
+    "hyperopt",
+    "np",
+    "sys",
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(set(USER_NAMES) | set(added_names()) - {"__hyperasc_runtime__"}))
+@pytest.mark.parametrize(
+    "name", sorted(set(USER_NAMES) | set(added_names()) - {"__hyperasc_runtime__"})
+)
 def test_a_model_file_may_bind_any_name_the_script_uses(tmp_path, name):
     code, check = binding(name)
     text = code + "\n\n" + BASE.replace("CHECK", check)
     script = tmp_path / "tune.py"
     script.write_text(compile_text(text))
-    result = run_script(script, tmp_path / "run", "--max-evals", "1", "--in-process", timeout=120)
+    result = run_script(
+        script, tmp_path / "run", "--max-evals", "1", "--in-process", timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     record = json.loads((tmp_path / "run" / "trials.jsonl").read_text().splitlines()[0])
     assert record["status"] == "ok", record["error"]
@@ -119,7 +151,11 @@ def test_reviewer_part_is_at_most_three_times_the_model_file():
     model = EXAMPLES / "digits_mlp.py"
     script = compile_text(model.read_text(), path="examples/digits_mlp.py")
     lines = script.splitlines()
-    marker = next(i for i, line in enumerate(lines) if line.startswith("# hyperasc ") and "runtime" in line)
+    marker = next(
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("# hyperasc ") and "runtime" in line
+    )
     reviewer = marker - 1  # the line of '=' above the marker opens the runtime section
     assert reviewer <= 3 * len(model.read_text().splitlines())
     parameters = lines.index("_hx_PARAMETERS = [")

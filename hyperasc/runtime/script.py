@@ -77,7 +77,9 @@ def _call_keeping_locals(function, args, names):
     A trace function sees the frame's locals; it follows only this function's
     frame, without line events: one check per Python call while data() runs.
     """
-    code = getattr(inspect.unwrap(function), "__code__", None)  # through decorators' wrappers
+    code = getattr(
+        inspect.unwrap(function), "__code__", None
+    )  # through decorators' wrappers
     found = {}
 
     def local_trace(frame, event, arg):

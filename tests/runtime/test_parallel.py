@@ -123,15 +123,13 @@ def test_all_means_the_visible_devices(monkeypatch):
 
 
 def test_nvidia_smi_listing_uses_mig_instances_of_mig_gpus():
-    listing = textwrap.dedent(
-        """\
+    listing = textwrap.dedent("""\
         GPU 0: NVIDIA H200 (UUID: GPU-aaaa)
         GPU 1: NVIDIA H200 (UUID: GPU-bbbb)
           MIG 3g.71gb     Device  0: (UUID: MIG-1111)
           MIG 3g.71gb     Device  1: (UUID: MIG-2222)
         GPU 2: NVIDIA H200 (UUID: GPU-cccc)
-        """
-    )
+        """)
     found = parallel.parse_nvidia_smi(listing)
     assert [device for device, _ in found] == ["0", "MIG-1111", "MIG-2222", "2"]
     assert found[0][1].startswith("NVIDIA H200")
@@ -203,7 +201,9 @@ def test_an_exception_is_a_failed_trial_with_its_traceback():
     trials = search(ParallelTrials(2), objective, max_evals=12)
     failed = [r for r in trials.results if r["status"] == "fail"]
     assert len(trials.results) == 12
-    assert failed and all("RuntimeError: broken configuration" in r["error"] for r in failed)
+    assert failed and all(
+        "RuntimeError: broken configuration" in r["error"] for r in failed
+    )
     assert all("Traceback" in r["error"] for r in failed)
 
 
@@ -246,9 +246,16 @@ def test_child_setup_runs_once_in_each_fresh_process():
         os.environ["SETUP_PID"] = str(os.getpid())
 
     def objective(params):
-        return {"loss": 0.0, "status": "ok", "setup": os.environ.get("SETUP_PID"), "pid": os.getpid()}
+        return {
+            "loss": 0.0,
+            "status": "ok",
+            "setup": os.environ.get("SETUP_PID"),
+            "pid": os.getpid(),
+        }
 
-    trials = search(ParallelTrials(1, trials_per_process=2, child_setup=setup), objective, 6)
+    trials = search(
+        ParallelTrials(1, trials_per_process=2, child_setup=setup), objective, 6
+    )
     assert all(r["setup"] == str(r["pid"]) for r in trials.results)
     assert "SETUP_PID" not in os.environ
 
@@ -277,7 +284,11 @@ def test_a_slot_starts_its_next_process_only_once_the_last_one_is_gone(tmp_path)
         previous = int(last.read_text()) if last.exists() else None
         last.write_text(str(os.getpid()))
         sys.stdout = SlowExit()
-        return {"loss": 0.0, "status": "ok", "previous_alive": previous is not None and alive(previous)}
+        return {
+            "loss": 0.0,
+            "status": "ok",
+            "previous_alive": previous is not None and alive(previous),
+        }
 
     trials = search(ParallelTrials(1, trials_per_process=1), objective, max_evals=5)
     assert [r["previous_alive"] for r in trials.results] == [False] * 5
@@ -289,7 +300,9 @@ def test_timeout_starts_no_trial_after_it():
     elapsed = time.time() - started
     assert 2 <= len(trials.trials) <= 8
     assert trials.unfinished_tids() == []  # running ones finished, queued ones dropped
-    assert max(r["began"] for r in trials.results) < started + 1.2 + 0.5  # a poll, under load
+    assert (
+        max(r["began"] for r in trials.results) < started + 1.2 + 0.5
+    )  # a poll, under load
     assert elapsed < 4.0
 
 
@@ -309,11 +322,15 @@ def test_early_stop_sees_every_finished_trial():
     def early_stop(trials, *state):
         # hyperopt's no_progress_loss reads the newest trial, which is still
         # queued in an asynchronous search: count finished trials instead.
-        done = {t["tid"] for t in trials.trials if t["state"] == hyperopt.JOB_STATE_DONE}
+        done = {
+            t["tid"] for t in trials.trials if t["state"] == hyperopt.JOB_STATE_DONE
+        }
         seen.append(done)
         return len(done) >= 3, []
 
-    trials = search(ParallelTrials(2), sleeper(0.1), max_evals=50, early_stop_fn=early_stop)
+    trials = search(
+        ParallelTrials(2), sleeper(0.1), max_evals=50, early_stop_fn=early_stop
+    )
     assert 3 <= len(trials.trials) < 8
     assert trials.unfinished_tids() == []
     assert seen[-1] == {t["tid"] for t in trials.trials}  # the last call saw them all
@@ -345,7 +362,9 @@ def test_evaluate_here_runs_the_trial_in_this_process():
 
     TrialScope.configure(None, 5, seeding=False, process=parallel.evaluate_here)
     try:
-        result = parallel.evaluate_here(lambda sampled: sampled["x"] * 2, {"x": 0.25}, 3, None)
+        result = parallel.evaluate_here(
+            lambda sampled: sampled["x"] * 2, {"x": 0.25}, 3, None
+        )
     finally:
         TrialScope.configure(None, 0)
     assert result["status"] == "ok" and result["loss"] == 0.5
@@ -478,19 +497,25 @@ def test_open_parallel_trials_continues_a_resumed_run(tmp_path):
 
     previous = search(hyperopt.Trials(), lambda p: p["x"] ** 2, max_evals=3)
     run = RunDirectory(str(tmp_path))
-    args = Namespace(slots=parallel.plan_slots(2, None), trials_per_process=3, seed=7, trial_seed=True)
+    args = Namespace(
+        slots=parallel.plan_slots(2, None),
+        trials_per_process=3,
+        seed=7,
+        trial_seed=True,
+    )
     trials = parallel.open_parallel_trials(run, previous, args)
     assert [t["tid"] for t in trials.trials] == [0, 1, 2]
     assert len(trials.slots) == 2
-    search(trials, lambda p: {"loss": 0.0, "status": "ok", "pid": os.getpid()}, max_evals=6)
+    search(
+        trials, lambda p: {"loss": 0.0, "status": "ok", "pid": os.getpid()}, max_evals=6
+    )
     assert [t["tid"] for t in trials.trials] == [0, 1, 2, 3, 4, 5]
     assert {r.get("pid") for r in trials.results[3:]}.isdisjoint({os.getpid()})
 
 
 @pytest.mark.slow  # imports TensorFlow
 def test_deterministic_ops_are_on_in_every_tensorflow_trial_process():
-    code = textwrap.dedent(
-        """
+    code = textwrap.dedent("""
         import os
         os.environ.pop("KERAS_BACKEND", None)
         import hyperopt, numpy as np
@@ -506,9 +531,10 @@ def test_deterministic_ops_are_on_in_every_tensorflow_trial_process():
                       max_evals=4, trials=trials, rstate=np.random.default_rng(0),
                       show_progressbar=False)
         print([r["on"] for r in trials.results])
-        """
+        """)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[True, True, True, True]"
 
@@ -518,4 +544,7 @@ def test_deterministic_ops_for_jax_are_an_xla_flag(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
     monkeypatch.delitem(sys.modules, "keras", raising=False)
     assert parallel.enable_determinism() == "jax"
-    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_gpu_deterministic_ops=true"
+    assert (
+        os.environ["XLA_FLAGS"]
+        == "--xla_dump_to=/tmp/x --xla_gpu_deterministic_ops=true"
+    )

@@ -29,7 +29,13 @@ def search(
     TrialScope.configure(run, 0)
     log = SearchLog(run, trials, make_space(), PARAMETERS, early_stop)
     try:
-        rand_search(trials, max_evals, 2, lambda params: run_trial(fn, params, None), log.after_trial)
+        rand_search(
+            trials,
+            max_evals,
+            2,
+            lambda params: run_trial(fn, params, None),
+            log.after_trial,
+        )
     except hyperopt.exceptions.AllTrialsFailed:
         pass
     return log, trials

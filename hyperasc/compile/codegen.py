@@ -13,16 +13,15 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import __version__
+from .. import __version__
 from .bundle import RUNTIME_NAME, runtime_bundle
-from .diagnostics import CompileError, Diagnostic
+from .templates import template_dir
+from ..diagnostics import CompileError, Diagnostic
 from .discovery import Program
 from .scanner import fill
 from .space import Parameter, Space
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "codegen_templates"
 DEFAULT_MAX_EVALS = 20
 # Every module-level name the script adds starts with this prefix, or with
 # _hx1_, _hx2_, ... when the model file already spells a name that starts so.
@@ -52,15 +51,9 @@ def _environment():
     )
 
 
-def template_dir() -> Path:
-    if (TEMPLATE_DIR / "tune.py.jinja").exists():
-        return TEMPLATE_DIR  # a source checkout or an editable install
-    from importlib import resources
-
-    return Path(str(resources.files("hyperasc.codegen_templates")))
-
-
-def generate(program: Program, space: Space, sha256: str, target: Target, text: str = "") -> str:
+def generate(
+    program: Program, space: Space, sha256: str, target: Target, text: str = ""
+) -> str:
     """The finished script: the part made for this model file, formatted by black,
     then the runtime bundle, then the line that runs main().
 
@@ -92,11 +85,25 @@ def _check_reserved_name(text: str) -> None:
         return
     line = text.count("\n", 0, match.start()) + 1
     column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-    raise CompileError([Diagnostic(line, column, f"'{RUNTIME_NAME}' is the one name the generated script keeps for itself",
-                                   "rename it in the model file")])
+    raise CompileError(
+        [
+            Diagnostic(
+                line,
+                column,
+                f"'{RUNTIME_NAME}' is the one name the generated script keeps for itself",
+                "rename it in the model file",
+            )
+        ]
+    )
 
 
-def render(program: Program, space: Space, sha256: str, target: Target, prefix: str = PREFIX + "_") -> str:
+def render(
+    program: Program,
+    space: Space,
+    sha256: str,
+    target: Target,
+    prefix: str = PREFIX + "_",
+) -> str:
     """The unformatted part of the script that depends on the model file."""
     replacements = {p.handle: _replacement(p, prefix) for p in space.top_level}
     minimize = program.minimize
@@ -110,12 +117,16 @@ def render(program: Program, space: Space, sha256: str, target: Target, prefix: 
         "script_name": target.script_name,
         "future_imports": program.future_imports,
         "user_imports": program.imports,
-        "helpers": [fill(s.text, replacements, program.placeholders) for s in program.helpers],
+        "helpers": [
+            fill(s.text, replacements, program.placeholders) for s in program.helpers
+        ],
         "data_function": program.data.text if program.data else None,
         "data_name": program.data.name if program.data else None,
         "data_args": _data_args(minimize.data_args if minimize else None),
         # data()'s local variables that the model or the bounds read: hyperas made them globals.
-        "data_locals": repr(tuple(program.data_locals)) if program.data_locals else None,
+        "data_locals": (
+            repr(tuple(program.data_locals)) if program.data_locals else None
+        ),
         "space_loads_data": space.reads_data_locals,
         "keep_best": program.keep_best,
         # A model function without parameters (hyperas never passed any) reads data()'s locals.
@@ -124,9 +135,14 @@ def render(program: Program, space: Space, sha256: str, target: Target, prefix: 
             "max_evals": (minimize and minimize.max_evals) or DEFAULT_MAX_EVALS,
             "algo": (minimize and minimize.algo) or "tpe",
         },
-        "space_data": [(name, program.model.params.index(name)) for name in space.data_names],
+        "space_data": [
+            (name, program.model.params.index(name)) for name in space.data_names
+        ],
         "space_entries": [
-            {"name_literal": json.dumps(p.name), "expression": _hp_expression(p, space, prefix)}
+            {
+                "name_literal": json.dumps(p.name),
+                "expression": _hp_expression(p, space, prefix),
+            }
             for p in space.top_level
         ],
         "parameter_lines": [_literal(_describe(p, space)) for p in space.parameters],
@@ -155,7 +171,10 @@ def _replacement(param: Parameter, prefix: str) -> str:
     # between trials and may use the model function's local names.
     options = param.dist.options
     lookup = _lookup(param.name, prefix)
-    parts = [f"{_operand(o.text)} if {lookup} == {json.dumps(o.text)} else" for o in options[:-1]]
+    parts = [
+        f"{_operand(o.text)} if {lookup} == {json.dumps(o.text)} else"
+        for o in options[:-1]
+    ]
     return "(" + " ".join(parts + [_operand(options[-1].text)]) + ")"
 
 
@@ -204,7 +223,11 @@ def _describe(param: Parameter, space: Space) -> dict:
 def _literal(value) -> str:
     """A Python literal for JSON-like data, on one line, with double-quoted strings."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items())
+            + "}"
+        )
     if isinstance(value, list):
         return "[" + ", ".join(_literal(v) for v in value) + "]"
     if isinstance(value, str):

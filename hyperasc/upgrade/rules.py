@@ -25,21 +25,41 @@ import tokenize
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from .diagnostics import CompileError, Diagnostic, error
-from .notebook import capture_sign, ipython_kinds, label
-from .scanner import Handle, scan, substitute
+from ..diagnostics import CompileError, Diagnostic, error
+from ..text.notebook import capture_sign, ipython_kinds, label
+from ..compile.scanner import Handle, scan, substitute
 
 # --- What Keras 3 calls things ------------------------------------------------
 
 # Submodules that Keras 3 folded into `keras.layers` / `keras.utils`.
 LAYER_SUBMODULES = {
-    "core", "convolutional", "recurrent", "pooling", "embeddings", "normalization", "merge",
-    "advanced_activations", "noise", "wrappers", "local", "convolutional_recurrent",
-    "cudnn_recurrent", "recurrent_v2", "dense_attention", "kernelized",
+    "core",
+    "convolutional",
+    "recurrent",
+    "pooling",
+    "embeddings",
+    "normalization",
+    "merge",
+    "advanced_activations",
+    "noise",
+    "wrappers",
+    "local",
+    "convolutional_recurrent",
+    "cudnn_recurrent",
+    "recurrent_v2",
+    "dense_attention",
+    "kernelized",
 }
 UTILS_SUBMODULES = {
-    "np_utils", "vis_utils", "generic_utils", "data_utils", "io_utils", "layer_utils",
-    "training_utils", "multi_gpu_utils", "conv_utils",
+    "np_utils",
+    "vis_utils",
+    "generic_utils",
+    "data_utils",
+    "io_utils",
+    "layer_utils",
+    "training_utils",
+    "multi_gpu_utils",
+    "conv_utils",
 }
 # Keras 1 class names that Keras 3 spells differently, same arguments.
 RENAMED = {
@@ -76,30 +96,71 @@ GONE = {
     "keras.preprocessing.image.ImageDataGenerator": "Keras 3 has no ImageDataGenerator; use "
     "keras.utils.image_dataset_from_directory and augmentation layers such as keras.layers.RandomFlip",
 }
-OPTIMIZERS = {"SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam", "Ftrl", "AdamW"}
+OPTIMIZERS = {
+    "SGD",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adam",
+    "Adamax",
+    "Nadam",
+    "Ftrl",
+    "AdamW",
+}
 # Keras 2's default learning rates, for the decay= advice.
-DEFAULT_LR = {"SGD": "0.01", "RMSprop": "0.001", "Adagrad": "0.01", "Adadelta": "1.0", "Adam": "0.001",
-              "Adamax": "0.002", "Nadam": "0.002", "Ftrl": "0.001", "AdamW": "0.001"}
+DEFAULT_LR = {
+    "SGD": "0.01",
+    "RMSprop": "0.001",
+    "Adagrad": "0.01",
+    "Adadelta": "1.0",
+    "Adam": "0.001",
+    "Adamax": "0.002",
+    "Nadam": "0.002",
+    "Ftrl": "0.001",
+    "AdamW": "0.001",
+}
 
 # Keyword renames, per Keras 3 layer.
 _KERNEL = {
-    "init": "kernel_initializer", "W_regularizer": "kernel_regularizer", "b_regularizer": "bias_regularizer",
-    "W_constraint": "kernel_constraint", "b_constraint": "bias_constraint", "bias": "use_bias",
+    "init": "kernel_initializer",
+    "W_regularizer": "kernel_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "W_constraint": "kernel_constraint",
+    "b_constraint": "bias_constraint",
+    "bias": "use_bias",
 }
-_CONV = {**_KERNEL, "border_mode": "padding", "subsample": "strides", "nb_filter": "filters"}
+_CONV = {
+    **_KERNEL,
+    "border_mode": "padding",
+    "subsample": "strides",
+    "nb_filter": "filters",
+}
 _CONV1D = {**_CONV, "filter_length": "kernel_size", "subsample_length": "strides"}
 _RNN = {
-    **_KERNEL, "output_dim": "units", "inner_init": "recurrent_initializer",
-    "U_regularizer": "recurrent_regularizer", "U_constraint": "recurrent_constraint",
-    "dropout_W": "dropout", "dropout_U": "recurrent_dropout",
+    **_KERNEL,
+    "output_dim": "units",
+    "inner_init": "recurrent_initializer",
+    "U_regularizer": "recurrent_regularizer",
+    "U_constraint": "recurrent_constraint",
+    "dropout_W": "dropout",
+    "dropout_U": "recurrent_dropout",
 }
 _POOL = {"pool_length": "pool_size", "stride": "strides", "border_mode": "padding"}
 LAYER_KEYWORDS: dict[str, dict[str, str]] = {
     "Dense": {**_KERNEL, "output_dim": "units"},
-    "Conv1D": _CONV1D, "Conv2D": _CONV, "Conv3D": _CONV, "SeparableConv2D": _CONV,
-    "Conv2DTranspose": _CONV, "LSTM": _RNN, "GRU": _RNN, "SimpleRNN": _RNN,
-    "Embedding": {"init": "embeddings_initializer", "W_regularizer": "embeddings_regularizer",
-                  "W_constraint": "embeddings_constraint"},
+    "Conv1D": _CONV1D,
+    "Conv2D": _CONV,
+    "Conv3D": _CONV,
+    "SeparableConv2D": _CONV,
+    "Conv2DTranspose": _CONV,
+    "LSTM": _RNN,
+    "GRU": _RNN,
+    "SimpleRNN": _RNN,
+    "Embedding": {
+        "init": "embeddings_initializer",
+        "W_regularizer": "embeddings_regularizer",
+        "W_constraint": "embeddings_constraint",
+    },
     "Dropout": {"p": "rate"},
     **{f"{kind}Pooling{d}D": _POOL for kind in ("Max", "Average") for d in (1, 2, 3)},
 }
@@ -112,14 +173,34 @@ DATASET_KEYWORDS = {
     "keras.datasets.imdb.load_data": {"nb_words": "num_words"},
     "keras.datasets.reuters.load_data": {"nb_words": "num_words"},
 }
-GENERATOR_METHODS = {"fit_generator": "fit", "evaluate_generator": "evaluate", "predict_generator": "predict"}
+GENERATOR_METHODS = {
+    "fit_generator": "fit",
+    "evaluate_generator": "evaluate",
+    "predict_generator": "predict",
+}
 # fit_generator's queue settings: Keras 3's fit has none; they belong to a PyDataset now.
-QUEUE_KEYWORDS = {"workers", "use_multiprocessing", "max_queue_size", "pickle_safe", "max_q_size", "nb_worker"}
+QUEUE_KEYWORDS = {
+    "workers",
+    "use_multiprocessing",
+    "max_queue_size",
+    "pickle_safe",
+    "max_q_size",
+    "nb_worker",
+}
 # Keras 1 counted samples where Keras 3 counts batches: no safe rewrite without the batch size.
-SAMPLE_KEYWORDS = {"samples_per_epoch": "steps_per_epoch", "nb_val_samples": "validation_steps",
-                   "val_samples": "steps"}
-SHOW_ACCURACY_METHODS = {"fit", "evaluate", "fit_generator", "evaluate_generator", "train_on_batch",
-                         "test_on_batch"}
+SAMPLE_KEYWORDS = {
+    "samples_per_epoch": "steps_per_epoch",
+    "nb_val_samples": "validation_steps",
+    "val_samples": "steps",
+}
+SHOW_ACCURACY_METHODS = {
+    "fit",
+    "evaluate",
+    "fit_generator",
+    "evaluate_generator",
+    "train_on_batch",
+    "test_on_batch",
+}
 CATEGORICAL_LOSSES = {"categorical_crossentropy", "sparse_categorical_crossentropy"}
 HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
 
@@ -168,7 +249,9 @@ class Finding:
     hint: str | None = None
 
     def diagnostic(self) -> Diagnostic:
-        return Diagnostic(self.line, self.column, self.message, self.hint, severity="warning")
+        return Diagnostic(
+            self.line, self.column, self.message, self.hint, severity="warning"
+        )
 
 
 @dataclass
@@ -183,7 +266,9 @@ class Plan:
 
     def rules(self) -> list[str]:
         seen: dict[str, None] = {}
-        for item in sorted([*self.changes, *self.findings], key=lambda c: (c.line, c.column)):
+        for item in sorted(
+            [*self.changes, *self.findings], key=lambda c: (c.line, c.column)
+        ):
             seen.setdefault(item.rule, None)
         return list(seen)
 
@@ -212,14 +297,22 @@ class _Positions:
                 line = self.line_text(l1)
                 alone = dataclasses.replace(handle, start=(1, c1), end=(1, c2))
                 width = len(substitute(line, [alone])) - len(line) + (c2 - c1)
-                self.placeholders.setdefault(l1, []).append((c1, width, o1, o2, width - (c2 - c1)))
+                self.placeholders.setdefault(l1, []).append(
+                    (c1, width, o1, o2, width - (c2 - c1))
+                )
             else:  # the rest of the first line, and the placeholder's tail on the last
                 chunk = "".join(self.line_text(n) for n in range(l1, l2 + 1))
-                alone = dataclasses.replace(handle, start=(1, c1), end=(l2 - l1 + 1, c2))
+                alone = dataclasses.replace(
+                    handle, start=(1, c1), end=(l2 - l1 + 1, c2)
+                )
                 sub_last = _LINE_END.split(substitute(chunk, [alone]))[l2 - l1]
                 tail = len(sub_last) - len(_LINE_END.split(chunk)[l2 - l1]) + c2
-                self.placeholders.setdefault(l1, []).append((c1, float("inf"), o1, o2, 0))
-                self.placeholders.setdefault(l2, []).insert(0, (0, tail, o1, o2, tail - c2))
+                self.placeholders.setdefault(l1, []).append(
+                    (c1, float("inf"), o1, o2, 0)
+                )
+                self.placeholders.setdefault(l2, []).insert(
+                    0, (0, tail, o1, o2, tail - c2)
+                )
 
     def line_text(self, line: int) -> str:
         end = self.starts[line] if line < len(self.starts) else len(self.text)
@@ -262,13 +355,19 @@ def find(text: str) -> Plan:
     Raises CompileError when the file is not Python with handles.
     """
     if re.search(r"\r(?!\n)", text):
-        raise error(1, 1, "the file uses old Mac (CR-only) line endings; convert them to \\n first")
+        raise error(
+            1,
+            1,
+            "the file uses old Mac (CR-only) line endings; convert them to \\n first",
+        )
     handles = scan(text)
     substituted = substitute(text, handles)
     try:
         tree = ast.parse(substituted)
     except SyntaxError as exc:
-        raise error(exc.lineno or 1, exc.offset or 1, f"invalid syntax: {exc.msg}") from None
+        raise error(
+            exc.lineno or 1, exc.offset or 1, f"invalid syntax: {exc.msg}"
+        ) from None
     positions = _Positions(text, substituted, handles)
     finder = _Finder(text, tree, positions, handles)
     finder.run()
@@ -284,7 +383,9 @@ def _inside_handle(handle: Handle, outer: _Finder) -> list[Finding]:
     """Keras 1/2 spellings inside a handle become warnings: upgrade leaves handles alone."""
     if not _TRIGGERS.search(handle.inner):
         return []
-    wrapped = "(" + handle.inner + ")"  # an expression may span lines and start with spaces
+    wrapped = (
+        "(" + handle.inner + ")"
+    )  # an expression may span lines and start with spaces
     try:
         tree = ast.parse(wrapped)
     except SyntaxError:
@@ -296,24 +397,39 @@ def _inside_handle(handle: Handle, outer: _Finder) -> list[Finding]:
     line0, column0 = handle.inner_start
     for item in [*finder.changes, *finder.findings]:
         line = line0 + item.line - 1
-        column = (column0 + item.column - 1) if item.line == 1 else item.column  # the "(" we added
+        column = (
+            (column0 + item.column - 1) if item.line == 1 else item.column
+        )  # the "(" we added
         what = item.description if isinstance(item, Change) else item.message
-        found.append(Finding(
-            item.rule, line, column,
-            f"Keras 1/2 spelling inside a handle: {what}",
-            "hyperasc upgrade leaves handles alone; change the handle by hand",
-        ))
+        found.append(
+            Finding(
+                item.rule,
+                line,
+                column,
+                f"Keras 1/2 spelling inside a handle: {what}",
+                "hyperasc upgrade leaves handles alone; change the handle by hand",
+            )
+        )
     return found
 
 
 class _Finder(ast.NodeVisitor):
-    def __init__(self, text: str, tree: ast.Module, positions: _Positions, handles: list[Handle],
-                 context: _Finder | None = None):
+    def __init__(
+        self,
+        text: str,
+        tree: ast.Module,
+        positions: _Positions,
+        handles: list[Handle],
+        context: _Finder | None = None,
+    ):
         self.text = text
         self.tree = tree
         self.pos = positions
         starts = positions.starts
-        self.handle_spans = [(starts[h.start[0] - 1] + h.start[1], starts[h.end[0] - 1] + h.end[1]) for h in handles]
+        self.handle_spans = [
+            (starts[h.start[0] - 1] + h.start[1], starts[h.end[0] - 1] + h.end[1])
+            for h in handles
+        ]
         self.changes: list[Change] = []
         self.findings: list[Finding] = []
         self._tokens: list[_Token] | None = None
@@ -324,15 +440,24 @@ class _Finder(ast.NodeVisitor):
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
         if context is None:
-            compiles = [n for n in self.nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                        and n.func.attr == "compile"]
+            compiles = [
+                n
+                for n in self.nodes
+                if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == "compile"
+            ]
             self.origins, self.stars, self.bound = _bindings(self.nodes)
             self.metric_key = _metric_spelling(compiles)
             self.categorical = _all_categorical(compiles)
             self.numpy = _numpy_name(tree)
             self.has_metrics = any(_keyword(c, "metrics") is not None for c in compiles)
         else:  # a handle's inside: the file's imports decide what names mean
-            self.origins, self.stars, self.bound = context.origins, context.stars, context.bound
+            self.origins, self.stars, self.bound = (
+                context.origins,
+                context.stars,
+                context.bound,
+            )
             self.metric_key, self.categorical = context.metric_key, context.categorical
             self.numpy, self.has_metrics = context.numpy, context.has_metrics
 
@@ -347,8 +472,10 @@ class _Finder(ast.NodeVisitor):
         return self._tokens
 
     def span(self, node: ast.AST) -> tuple[int, int]:
-        return (self.pos.offset(node.lineno, node.col_offset),
-                self.pos.offset(node.end_lineno, node.end_col_offset, end=True))
+        return (
+            self.pos.offset(node.lineno, node.col_offset),
+            self.pos.offset(node.end_lineno, node.end_col_offset, end=True),
+        )
 
     def source(self, node: ast.AST) -> str:
         start, end = self.span(node)
@@ -359,7 +486,12 @@ class _Finder(ast.NodeVisitor):
 
     def change(self, rule: str, at: int, edits: list[Edit], description: str) -> None:
         if any(self.has_handle(e.start, e.end) and e.end > e.start for e in edits):
-            self.warn(rule, at, f"{description}: not rewritten, a handle is in the way", "change it by hand")
+            self.warn(
+                rule,
+                at,
+                f"{description}: not rewritten, a handle is in the way",
+                "change it by hand",
+            )
             return
         line, column = self.pos.line_column(at)
         self.changes.append(Change(rule, line, column, tuple(edits), description))
@@ -402,7 +534,7 @@ class _Finder(ast.NodeVisitor):
 
     def next_token(self, offset: int) -> _Token | None:
         """The first significant token starting at or after offset."""
-        for tok in self.tokens[self.token_at(offset):]:
+        for tok in self.tokens[self.token_at(offset) :]:
             if tok.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE):
                 return tok
         return None
@@ -414,9 +546,14 @@ class _Finder(ast.NodeVisitor):
         return None
 
     def comment_between(self, start: int, end: int) -> bool:
-        return any(t.type == tokenize.COMMENT for t in self.tokens[self.token_at(start): self.token_at(end)])
+        return any(
+            t.type == tokenize.COMMENT
+            for t in self.tokens[self.token_at(start) : self.token_at(end)]
+        )
 
-    def delete_items(self, items: list[tuple[int, int]], doomed: set[int]) -> list[Edit]:
+    def delete_items(
+        self, items: list[tuple[int, int]], doomed: set[int]
+    ) -> list[Edit]:
         """Edits that remove the items at indexes `doomed` from a comma-separated list.
 
         Runs of neighbouring items go in one edit, so commas are never removed twice.
@@ -436,7 +573,9 @@ class _Finder(ast.NodeVisitor):
                 comma = self.next_token(end)
                 nxt = items[j + 1][0]
                 line_end = self.text.find("\n", comma.end) if comma is not None else -1
-                if line_end != -1 and self.comment_between(line_end, nxt):  # keep own-line comments
+                if line_end != -1 and self.comment_between(
+                    line_end, nxt
+                ):  # keep own-line comments
                     stop = comma.end
                     while stop < len(self.text) and self.text[stop] in " \t":
                         stop += 1
@@ -445,7 +584,11 @@ class _Finder(ast.NodeVisitor):
                     edits.append(Edit(start, nxt, ""))
             elif i > 0:  # the last items: remove the comma before them
                 comma = self.previous_token(start)
-                if comma is not None and comma.string == "," and not self.comment_between(comma.start, start):
+                if (
+                    comma is not None
+                    and comma.string == ","
+                    and not self.comment_between(comma.start, start)
+                ):
                     edits.append(Edit(comma.start, end, ""))
                 else:
                     edits.append(Edit(start, end, ""))
@@ -457,7 +600,9 @@ class _Finder(ast.NodeVisitor):
         return edits
 
     def call_items(self, call: ast.Call) -> list[ast.AST]:
-        return sorted([*call.args, *call.keywords], key=lambda n: (n.lineno, n.col_offset))
+        return sorted(
+            [*call.args, *call.keywords], key=lambda n: (n.lineno, n.col_offset)
+        )
 
     # -- the walk --
 
@@ -471,15 +616,21 @@ class _Finder(ast.NodeVisitor):
         new_module = collapse(node.module)
         module = canonical(node.module)
         gone = all(canonical(f"{node.module}.{a.name}") in GONE for a in node.names)
-        if new_module != node.module and not gone:  # a move that would not make the import work
+        if (
+            new_module != node.module and not gone
+        ):  # a move that would not make the import work
             first = self.next_token(self.next_token(start).end)  # after `from`
             last = first
             tok_index = self.tokens.index(first)
             while self.tokens[tok_index + 1].string != "import":
                 tok_index += 1
                 last = self.tokens[tok_index]
-            self.change(_module_rule(node.module), first.start, [Edit(first.start, last.end, new_module)],
-                        f"{node.module} -> {new_module}")
+            self.change(
+                _module_rule(node.module),
+                first.start,
+                [Edit(first.start, last.end, new_module)],
+                f"{node.module} -> {new_module}",
+            )
         if module is None:
             return
         names = {a.name for a in node.names}
@@ -494,69 +645,130 @@ class _Finder(ast.NodeVisitor):
                 if new in names and alias.asname is None and len(aliases) > 1:
                     doomed.add(index)  # `import LSTM, CuDNNLSTM`: one LSTM is enough
                 else:
-                    self.change(alias.name, a_start, [Edit(a_start, a_start + len(alias.name), new)],
-                                f"{alias.name} -> {new}")
+                    self.change(
+                        alias.name,
+                        a_start,
+                        [Edit(a_start, a_start + len(alias.name), new)],
+                        f"{alias.name} -> {new}",
+                    )
             elif full in GONE:
-                self.warn(alias.name, a_start, f"{node.module}.{alias.name} is gone in Keras 3", GONE[full])
+                self.warn(
+                    alias.name,
+                    a_start,
+                    f"{node.module}.{alias.name} is gone in Keras 3",
+                    GONE[full],
+                )
             elif module == "keras.utils" and alias.name == "np_utils":
                 self.np_utils_import(node, alias, a_start, len(aliases))
         if doomed:  # one change: the deletions share commas
             dropped = [aliases[i].name for i in sorted(doomed)]
-            self.change(dropped[0], items[min(doomed)][0], self.delete_items(items, doomed),
-                        ", ".join(dropped) + " -> (dropped: the Keras 3 name is imported already)")
+            self.change(
+                dropped[0],
+                items[min(doomed)][0],
+                self.delete_items(items, doomed),
+                ", ".join(dropped)
+                + " -> (dropped: the Keras 3 name is imported already)",
+            )
 
-    def np_utils_import(self, node: ast.ImportFrom, alias: ast.alias, a_start: int, count: int) -> None:
+    def np_utils_import(
+        self, node: ast.ImportFrom, alias: ast.alias, a_start: int, count: int
+    ) -> None:
         """`from keras.utils import np_utils`: Keras 3 has keras.utils.to_categorical."""
         local = alias.asname or alias.name
         uses = [n for n in self.nodes if isinstance(n, ast.Name) and n.id == local]
         attrs = [self.parents.get(n) for n in uses]
-        plain = all(isinstance(a, ast.Attribute) and a.value is n and a.attr in ("to_categorical", "normalize")
-                    for a, n in zip(attrs, uses))
-        wanted = sorted({a.attr for a in attrs if isinstance(a, ast.Attribute)}) if plain else []
+        plain = all(
+            isinstance(a, ast.Attribute)
+            and a.value is n
+            and a.attr in ("to_categorical", "normalize")
+            for a, n in zip(attrs, uses)
+        )
+        wanted = (
+            sorted({a.attr for a in attrs if isinstance(a, ast.Attribute)})
+            if plain
+            else []
+        )
         # Handles are not in the tree; one that says np_utils needs the name to stay.
-        in_handles = any(re.search(rf"\b{local}\b", self.text[s:e]) for s, e in self.handle_spans)
-        if plain and wanted and alias.asname is None and count == 1 and not (set(wanted) & self.bound) \
-                and not in_handles:
+        in_handles = any(
+            re.search(rf"\b{local}\b", self.text[s:e]) for s, e in self.handle_spans
+        )
+        if (
+            plain
+            and wanted
+            and alias.asname is None
+            and count == 1
+            and not (set(wanted) & self.bound)
+            and not in_handles
+        ):
             edits = [Edit(a_start, a_start + len(alias.name), ", ".join(wanted))]
             for attribute in attrs:
                 start, end = self.span(attribute)
                 edits.append(Edit(start, end - len(attribute.attr), ""))
-            self.change("np_utils", a_start, edits, f"np_utils.{wanted[0]} -> keras.utils.{wanted[0]}")
+            self.change(
+                "np_utils",
+                a_start,
+                edits,
+                f"np_utils.{wanted[0]} -> keras.utils.{wanted[0]}",
+            )
         elif count == 1 and alias.asname is None:
             start, end = self.span(node)
             module = node.module[: -len(".utils")]
-            self.change("np_utils", a_start, [Edit(start, end, f"from {module} import utils as np_utils")],
-                        "keras.utils.np_utils -> keras.utils")
+            self.change(
+                "np_utils",
+                a_start,
+                [Edit(start, end, f"from {module} import utils as np_utils")],
+                "keras.utils.np_utils -> keras.utils",
+            )
         else:
-            self.warn("np_utils", a_start, "Keras 3 has no keras.utils.np_utils",
-                      "import what you use from keras.utils: from keras.utils import to_categorical")
+            self.warn(
+                "np_utils",
+                a_start,
+                "Keras 3 has no keras.utils.np_utils",
+                "import what you use from keras.utils: from keras.utils import to_categorical",
+            )
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             new = collapse(alias.name)
             if new != alias.name:
                 start, _ = self.span(alias)
-                self.change(_module_rule(alias.name), start, [Edit(start, start + len(alias.name), new)],
-                            f"{alias.name} -> {new}")
+                self.change(
+                    _module_rule(alias.name),
+                    start,
+                    [Edit(start, start + len(alias.name), new)],
+                    f"{alias.name} -> {new}",
+                )
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         parent = self.parents.get(node)
         base = self.qualify(node.value)
-        if base is not None and isinstance(parent, ast.Attribute) and parent.value is node:
+        if (
+            base is not None
+            and isinstance(parent, ast.Attribute)
+            and parent.value is node
+        ):
             if (base == "keras.layers" and node.attr in LAYER_SUBMODULES) or (
                 base == "keras.utils" and node.attr in UTILS_SUBMODULES
             ):
                 _, end = self.span(node)
                 _, value_end = self.span(node.value)
-                self.change(f"{base}.{node.attr}", value_end, [Edit(value_end, end, "")],
-                            f"{base}.{node.attr} -> {base}")
-        elif base is not None and not (isinstance(parent, ast.Call) and parent.func is node):
+                self.change(
+                    f"{base}.{node.attr}",
+                    value_end,
+                    [Edit(value_end, end, "")],
+                    f"{base}.{node.attr} -> {base}",
+                )
+        elif base is not None and not (
+            isinstance(parent, ast.Call) and parent.func is node
+        ):
             self.rename_use(node)
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         parent = self.parents.get(node)
-        if isinstance(node.ctx, ast.Load) and not (isinstance(parent, ast.Call) and parent.func is node):
+        if isinstance(node.ctx, ast.Load) and not (
+            isinstance(parent, ast.Call) and parent.func is node
+        ):
             self.rename_use(node)
 
     def rename_use(self, node: ast.expr) -> None:
@@ -565,11 +777,20 @@ class _Finder(ast.NodeVisitor):
         name = node.attr if isinstance(node, ast.Attribute) else node.id
         if full in RENAMED and full.rsplit(".", 1)[1] == name:
             start, end = self.name_span(node)
-            self.change(name, start, [Edit(start, end, RENAMED[full])], f"{name} -> {RENAMED[full]}")
+            self.change(
+                name,
+                start,
+                [Edit(start, end, RENAMED[full])],
+                f"{name} -> {RENAMED[full]}",
+            )
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice
-        if isinstance(key, ast.Constant) and key.value in HISTORY_KEYS and _is_history(node.value):
+        if (
+            isinstance(key, ast.Constant)
+            and key.value in HISTORY_KEYS
+            and _is_history(node.value)
+        ):
             self.history_key(key)
         self.generic_visit(node)
 
@@ -577,12 +798,20 @@ class _Finder(ast.NodeVisitor):
         start, end = self.span(key)
         old, new = key.value, HISTORY_KEYS[key.value]
         spelled = re.fullmatch(r"([rRuU]?)(['\"])" + old + r"\2", self.text[start:end])
-        if self.metric_key == "accuracy" and spelled:  # not 'val_' 'acc' or other spellings of it
+        if (
+            self.metric_key == "accuracy" and spelled
+        ):  # not 'val_' 'acc' or other spellings of it
             literal = spelled.group(1) + spelled.group(2) + new + spelled.group(2)
-            self.change(f"'{old}'", start, [Edit(start, end, literal)], f"'{old}' -> '{new}'")
+            self.change(
+                f"'{old}'", start, [Edit(start, end, literal)], f"'{old}' -> '{new}'"
+            )
         elif self.metric_key is None:
-            self.warn(f"'{old}'", start, f"history key '{old}': Keras 3 names it after compile()'s metrics=",
-                      f"with metrics=['accuracy'] the key is '{new}'; with metrics=['acc'] it stays '{old}'")
+            self.warn(
+                f"'{old}'",
+                start,
+                f"history key '{old}': Keras 3 names it after compile()'s metrics=",
+                f"with metrics=['accuracy'] the key is '{new}'; with metrics=['acc'] it stays '{old}'",
+            )
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -592,8 +821,11 @@ class _Finder(ast.NodeVisitor):
         elif isinstance(func, ast.Attribute):
             self.method_call(node, func)
         for keyword in node.keywords:
-            if keyword.arg == "monitor" and isinstance(keyword.value, ast.Constant) \
-                    and keyword.value.value in HISTORY_KEYS:
+            if (
+                keyword.arg == "monitor"
+                and isinstance(keyword.value, ast.Constant)
+                and keyword.value.value in HISTORY_KEYS
+            ):
                 self.history_key(keyword.value)
         self.generic_visit(node)
 
@@ -612,15 +844,21 @@ class _Finder(ast.NodeVisitor):
             args = node.args
             if any(isinstance(a, (ast.Tuple, ast.List)) for a in args[1:2]):
                 pass  # Keras 2's Convolution2D(32, (3, 3), ...): already a kernel_size tuple
-            elif len(args) == dims + 1 and not any(isinstance(a, ast.Starred) for a in args):
+            elif len(args) == dims + 1 and not any(
+                isinstance(a, ast.Starred) for a in args
+            ):
                 first, last = self.span(args[1])[0], self.span(args[-1])[1]
                 edits += [Edit(first, first, "("), Edit(last, last, ")")]
                 new = RENAMED[full] if short == name else name
                 description = f"{name}(n, {', '.join('rck'[:dims])}) -> {new}(n, ({', '.join('rck'[:dims])}))"
             elif len(args) > 2:
-                self.warn(short, start, f"{name} with {len(args)} positional arguments",
-                          f"Keras 3's {RENAMED[full]} takes (filters, kernel_size, strides, ...): "
-                          "put the kernel sizes in one tuple and pass the rest by keyword")
+                self.warn(
+                    short,
+                    start,
+                    f"{name} with {len(args)} positional arguments",
+                    f"Keras 3's {RENAMED[full]} takes (filters, kernel_size, strides, ...): "
+                    "put the kernel sizes in one tuple and pass the rest by keyword",
+                )
         if edits:
             self.change(short, start, edits, description)
         if full in GONE:
@@ -635,17 +873,29 @@ class _Finder(ast.NodeVisitor):
             for keyword in node.keywords:
                 if keyword.arg in DATASET_KEYWORDS[full]:
                     self.rename_keyword(keyword, DATASET_KEYWORDS[full][keyword.arg])
-                elif keyword.arg == "test_split" and full == "keras.datasets.imdb.load_data":
-                    self.warn("test_split=", self.pos.offset(keyword.lineno, keyword.col_offset),
-                              "Keras 3's imdb.load_data ignores test_split= without a word",
-                              "the split is IMDB's own 25,000/25,000; concatenate and split the arrays yourself")
+                elif (
+                    keyword.arg == "test_split"
+                    and full == "keras.datasets.imdb.load_data"
+                ):
+                    self.warn(
+                        "test_split=",
+                        self.pos.offset(keyword.lineno, keyword.col_offset),
+                        "Keras 3's imdb.load_data ignores test_split= without a word",
+                        "the split is IMDB's own 25,000/25,000; concatenate and split the arrays yourself",
+                    )
 
-    def rename_keyword(self, keyword: ast.keyword, new: str, rule: str | None = None) -> None:
+    def rename_keyword(
+        self, keyword: ast.keyword, new: str, rule: str | None = None
+    ) -> None:
         start = self.pos.offset(keyword.lineno, keyword.col_offset)
         if self.text[start : start + len(keyword.arg)] != keyword.arg:
             return  # not where we expect it; never guess
-        self.change(rule or f"{keyword.arg}=", start, [Edit(start, start + len(keyword.arg), new)],
-                    f"{keyword.arg}= -> {new}=")
+        self.change(
+            rule or f"{keyword.arg}=",
+            start,
+            [Edit(start, start + len(keyword.arg), new)],
+            f"{keyword.arg}= -> {new}=",
+        )
 
     def layer_keywords(self, node: ast.Call, layer: str) -> None:
         table = LAYER_KEYWORDS[layer]
@@ -655,48 +905,90 @@ class _Finder(ast.NodeVisitor):
             start = self.pos.offset(keyword.lineno, keyword.col_offset)
             if new is not None:
                 if new in present:
-                    self.warn(f"{keyword.arg}=", start, f"both {keyword.arg}= and {new}= are given",
-                              f"keep {new}= only")
+                    self.warn(
+                        f"{keyword.arg}=",
+                        start,
+                        f"both {keyword.arg}= and {new}= are given",
+                        f"keep {new}= only",
+                    )
                 else:
                     self.rename_keyword(keyword, new)
             elif keyword.arg == "dim_ordering" and layer in DATA_FORMAT_LAYERS:
                 value = keyword.value
                 if isinstance(value, ast.Constant) and value.value in DIM_ORDERING:
                     _, end = self.span(value)
-                    self.change("dim_ordering=", start,
-                                [Edit(start, end, f"data_format='{DIM_ORDERING[value.value]}'")],
-                                f"dim_ordering='{value.value}' -> data_format='{DIM_ORDERING[value.value]}'")
+                    self.change(
+                        "dim_ordering=",
+                        start,
+                        [
+                            Edit(
+                                start, end, f"data_format='{DIM_ORDERING[value.value]}'"
+                            )
+                        ],
+                        f"dim_ordering='{value.value}' -> data_format='{DIM_ORDERING[value.value]}'",
+                    )
                 else:
-                    self.warn("dim_ordering=", start, "Keras 3 has no dim_ordering=",
-                              "use data_format='channels_last' (was 'tf') or 'channels_first' (was 'th')")
+                    self.warn(
+                        "dim_ordering=",
+                        start,
+                        "Keras 3 has no dim_ordering=",
+                        "use data_format='channels_last' (was 'tf') or 'channels_first' (was 'th')",
+                    )
             elif keyword.arg in ("nb_row", "nb_col", "nb_conv_dim"):
-                self.warn(f"{keyword.arg}=", start, f"Keras 3 has no {keyword.arg}=",
-                          "pass kernel_size=(rows, cols) instead of nb_row= and nb_col=")
+                self.warn(
+                    f"{keyword.arg}=",
+                    start,
+                    f"Keras 3 has no {keyword.arg}=",
+                    "pass kernel_size=(rows, cols) instead of nb_row= and nb_col=",
+                )
 
     def optimizer(self, node: ast.Call, name: str) -> None:
         keywords = {k.arg: k for k in node.keywords}
         lr = keywords.get("lr")
         if lr is not None:
             if "learning_rate" in keywords:
-                self.warn("lr=", self.pos.offset(lr.lineno, lr.col_offset),
-                          "both lr= and learning_rate= are given", "keep learning_rate= only")
+                self.warn(
+                    "lr=",
+                    self.pos.offset(lr.lineno, lr.col_offset),
+                    "both lr= and learning_rate= are given",
+                    "keep learning_rate= only",
+                )
             else:
                 self.rename_keyword(lr, "learning_rate")
         decay = keywords.get("decay")
         if decay is None:
             return
         start = self.pos.offset(decay.lineno, decay.col_offset)
-        if isinstance(decay.value, ast.Constant) and decay.value.value == 0 and not isinstance(decay.value.value, bool):
+        if (
+            isinstance(decay.value, ast.Constant)
+            and decay.value.value == 0
+            and not isinstance(decay.value.value, bool)
+        ):
             items = [self.span(i) for i in self.call_items(node)]
             index = self.call_items(node).index(decay)
-            self.change("decay=", start, self.delete_items(items, {index}), "decay=0 -> (dropped)")
+            self.change(
+                "decay=",
+                start,
+                self.delete_items(items, {index}),
+                "decay=0 -> (dropped)",
+            )
             return
         rate = lr or keywords.get("learning_rate")
-        rate_text = self.source(rate.value) if rate is not None else (
-            self.source(node.args[0]) if node.args else DEFAULT_LR.get(name, "0.001"))
-        rate_text, decay_text = " ".join(rate_text.split()), " ".join(self.source(decay.value).split())
+        rate_text = (
+            self.source(rate.value)
+            if rate is not None
+            else (
+                self.source(node.args[0])
+                if node.args
+                else DEFAULT_LR.get(name, "0.001")
+            )
+        )
+        rate_text, decay_text = " ".join(rate_text.split()), " ".join(
+            self.source(decay.value).split()
+        )
         self.warn(
-            "decay=", start,
+            "decay=",
+            start,
             f"Keras 3 ignores {name}(decay=...) with only a warning, which silently changes training",
             f"use learning_rate=keras.optimizers.schedules.InverseTimeDecay({rate_text}, decay_steps=1, "
             f"decay_rate={decay_text}), Keras 2's lr / (1 + decay * step)",
@@ -710,8 +1002,12 @@ class _Finder(ast.NodeVisitor):
         dropped: list[str] = []
         if method in GENERATOR_METHODS:
             start, end = self.name_span(func)
-            self.change(method, start, [Edit(start, end, GENERATOR_METHODS[method])],
-                        f"{method} -> {GENERATOR_METHODS[method]}")
+            self.change(
+                method,
+                start,
+                [Edit(start, end, GENERATOR_METHODS[method])],
+                f"{method} -> {GENERATOR_METHODS[method]}",
+            )
         for keyword in node.keywords:
             if keyword.arg is None:
                 continue
@@ -721,27 +1017,47 @@ class _Finder(ast.NodeVisitor):
             elif keyword.arg == "generator" and method in GENERATOR_METHODS:
                 self.rename_keyword(keyword, "x")
             elif keyword.arg == "class_mode" and method == "compile":
-                doomed.add(items.index(keyword))  # Keras 0's; Keras 3's compile() would reject it
+                doomed.add(
+                    items.index(keyword)
+                )  # Keras 0's; Keras 3's compile() would reject it
                 dropped.append("class_mode")
             elif keyword.arg == "show_accuracy" and method in SHOW_ACCURACY_METHODS:
                 doomed.add(items.index(keyword))
                 dropped.append("show_accuracy")
                 if not self.has_metrics:
-                    self.warn("show_accuracy=", start, "show_accuracy= is dropped; Keras 3 reports accuracy only "
-                              "when compile() asks for it", "add metrics=['accuracy'] to model.compile(...)")
+                    self.warn(
+                        "show_accuracy=",
+                        start,
+                        "show_accuracy= is dropped; Keras 3 reports accuracy only "
+                        "when compile() asks for it",
+                        "add metrics=['accuracy'] to model.compile(...)",
+                    )
             elif keyword.arg in QUEUE_KEYWORDS and method in GENERATOR_METHODS:
                 doomed.add(items.index(keyword))
                 dropped.append(keyword.arg)
-                self.warn(f"{keyword.arg}=", start, f"{keyword.arg}= is dropped: Keras 3's {GENERATOR_METHODS[method]}() "
-                          "has no queue settings", "pass workers=, use_multiprocessing= and max_queue_size= to "
-                          "your keras.utils.PyDataset's __init__ instead")
+                self.warn(
+                    f"{keyword.arg}=",
+                    start,
+                    f"{keyword.arg}= is dropped: Keras 3's {GENERATOR_METHODS[method]}() "
+                    "has no queue settings",
+                    "pass workers=, use_multiprocessing= and max_queue_size= to "
+                    "your keras.utils.PyDataset's __init__ instead",
+                )
             elif keyword.arg in SAMPLE_KEYWORDS and method in GENERATOR_METHODS:
-                self.warn(f"{keyword.arg}=", start, f"Keras 1's {keyword.arg}= counts samples; Keras 3 counts batches",
-                          f"use {SAMPLE_KEYWORDS[keyword.arg]}=<samples> // <batch size>")
+                self.warn(
+                    f"{keyword.arg}=",
+                    start,
+                    f"Keras 1's {keyword.arg}= counts samples; Keras 3 counts batches",
+                    f"use {SAMPLE_KEYWORDS[keyword.arg]}=<samples> // <batch size>",
+                )
         if doomed:
             first = min(spans[i][0] for i in doomed)
-            self.change(dropped[0] + "=", first, self.delete_items(spans, doomed),
-                        ", ".join(f"{d}=" for d in dropped) + " -> (dropped)")
+            self.change(
+                dropped[0] + "=",
+                first,
+                self.delete_items(spans, doomed),
+                ", ".join(f"{d}=" for d in dropped) + " -> (dropped)",
+            )
         if method == "predict_classes":
             self.predict_classes(node, func)
 
@@ -749,16 +1065,29 @@ class _Finder(ast.NodeVisitor):
         start, end = self.span(node)
         name_start, name_end = self.name_span(func)
         if self.categorical and self.numpy:
-            self.change("predict_classes", name_start, [
-                Edit(start, start, f"{self.numpy}.argmax("),
-                Edit(name_start, name_end, "predict"),
-                Edit(end, end, ", axis=-1)"),
-            ], f"m.predict_classes(x) -> {self.numpy}.argmax(m.predict(x), axis=-1)")
+            self.change(
+                "predict_classes",
+                name_start,
+                [
+                    Edit(start, start, f"{self.numpy}.argmax("),
+                    Edit(name_start, name_end, "predict"),
+                    Edit(end, end, ", axis=-1)"),
+                ],
+                f"m.predict_classes(x) -> {self.numpy}.argmax(m.predict(x), axis=-1)",
+            )
         else:
-            why = "numpy is not imported" if self.categorical else "the loss does not say the model is multi-class"
-            self.warn("predict_classes", name_start, f"Keras 3 has no predict_classes() ({why})",
-                      "use np.argmax(model.predict(x), axis=-1) for a softmax output, or "
-                      "(model.predict(x) > 0.5).astype('int32') for one sigmoid unit")
+            why = (
+                "numpy is not imported"
+                if self.categorical
+                else "the loss does not say the model is multi-class"
+            )
+            self.warn(
+                "predict_classes",
+                name_start,
+                f"Keras 3 has no predict_classes() ({why})",
+                "use np.argmax(model.predict(x), axis=-1) for a softmax output, or "
+                "(model.predict(x) > 0.5).astype('int32') for one sigmoid unit",
+            )
 
 
 # --- Small analyses of the whole file ----------------------------------------------
@@ -773,7 +1102,9 @@ def _tokens(text: str) -> list[_Token]:
         (l1, c1), (l2, c2) = tok.start, tok.end
         if l1 > len(starts) or l2 > len(starts):
             continue  # DEDENT/NEWLINE past the last line
-        out.append(_Token(tok.type, tok.string, starts[l1 - 1] + c1, starts[l2 - 1] + c2))
+        out.append(
+            _Token(tok.type, tok.string, starts[l1 - 1] + c1, starts[l2 - 1] + c2)
+        )
     return out
 
 
@@ -839,7 +1170,9 @@ def _all_categorical(compiles: list[ast.Call]) -> bool:
         if loss is None and len(call.args) >= 2:
             loss = call.args[1]
         losses.append(loss)
-    return bool(losses) and all(isinstance(x, ast.Constant) and x.value in CATEGORICAL_LOSSES for x in losses)
+    return bool(losses) and all(
+        isinstance(x, ast.Constant) and x.value in CATEGORICAL_LOSSES for x in losses
+    )
 
 
 def _numpy_name(tree: ast.Module) -> str | None:
@@ -877,7 +1210,7 @@ def _keras_root(prefix: list[str]) -> bool:
 def canonical(dotted: str) -> str | None:
     """`tensorflow.keras.layers.core.Dense` -> `keras.layers.Dense`; None when not Keras."""
     if dotted.startswith("tensorflow.keras"):
-        dotted = dotted[len("tensorflow."):]
+        dotted = dotted[len("tensorflow.") :]
     if dotted != "keras" and not dotted.startswith("keras."):
         return None
     parts = dotted.split(".")
@@ -890,8 +1223,14 @@ def canonical(dotted: str) -> str | None:
 
 def _known(name: str) -> bool:
     short = name.rsplit(".", 1)[-1]
-    return (name in RENAMED or name in GONE or short in LAYER_KEYWORDS or short in OPTIMIZERS
-            or name.startswith("keras.layers.") or name.startswith("keras.optimizers."))
+    return (
+        name in RENAMED
+        or name in GONE
+        or short in LAYER_KEYWORDS
+        or short in OPTIMIZERS
+        or name.startswith("keras.layers.")
+        or name.startswith("keras.optimizers.")
+    )
 
 
 def _module_rule(module: str) -> str:
@@ -907,7 +1246,9 @@ def _module_rule(module: str) -> str:
 
 def apply(text: str, changes: list[Change]) -> str:
     """Splice every change's edits into `text`. Edits must not overlap."""
-    edits = sorted((e for c in changes for e in c.edits), key=lambda e: (e.start, e.end))
+    edits = sorted(
+        (e for c in changes for e in c.edits), key=lambda e: (e.start, e.end)
+    )
     out, position = [], 0
     for edit in edits:
         if edit.start < position:
@@ -935,7 +1276,9 @@ def _check_result(old: str, new: str) -> None:
         after = scan(new)
         ast.parse(substitute(new, after))
     except (CompileError, SyntaxError) as exc:
-        raise AssertionError(f"hyperasc upgrade produced code that does not parse: {exc}") from None
+        raise AssertionError(
+            f"hyperasc upgrade produced code that does not parse: {exc}"
+        ) from None
     if [h.inner for h in after] != before:
         raise AssertionError("hyperasc upgrade changed a handle")
 
@@ -947,7 +1290,9 @@ def _check_result(old: str, new: str) -> None:
 class Part:
     """One piece of a model file that was upgraded: the whole .py file, or one notebook cell."""
 
-    label: str | None  # None for a .py file, "cell_4" for a notebook cell (counted from 1)
+    label: (
+        str | None
+    )  # None for a .py file, "cell_4" for a notebook cell (counted from 1)
     before: str
     after: str
     plan: Plan
@@ -978,14 +1323,20 @@ def upgrade_file(path: str, data: bytes) -> FileUpgrade:
     bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        text = data[len(bom):].decode("utf-8" if encoding == "utf-8-sig" else encoding)
+        text = data[len(bom) :].decode("utf-8" if encoding == "utf-8-sig" else encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        raise UpgradeError(None, "", [Diagnostic(1, 1, f"cannot decode the file: {exc}")]) from None
+        raise UpgradeError(
+            None, "", [Diagnostic(1, 1, f"cannot decode the file: {exc}")]
+        ) from None
     try:
         new, plan = upgrade_text(text)
     except CompileError as exc:
         raise UpgradeError(None, text, exc.diagnostics) from None
-    out = data if new == text else bom + new.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    out = (
+        data
+        if new == text
+        else bom + new.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    )
     return FileUpgrade(out, [Part(None, text, new, plan)])
 
 
@@ -996,19 +1347,23 @@ def _mask_ipython(source: str) -> str:
         if kind == "capture":
             # `x = !ls` -> `x = 0#s`: a value, then a comment, the same width.
             at = capture_sign(line)
-            lines[index] = line[:at] + ("0#" if at + 1 < len(line) else "0") + line[at + 2:]
+            lines[index] = (
+                line[:at] + ("0#" if at + 1 < len(line) else "0") + line[at + 2 :]
+            )
         elif kind == "help" and not line.lstrip().startswith("?"):
             # `obj?` and `obj??` ask for help: blank the question marks.
             body = line.rstrip()
             marks = len(body) - len(body.rstrip("?"))
-            lines[index] = body[:-marks] + " " * marks + line[len(body):]
+            lines[index] = body[:-marks] + " " * marks + line[len(body) :]
         elif kind is not None:  # `%magic`, `!shell`, `?obj`: a comment
             indent = len(line) - len(line.lstrip())
-            lines[index] = line[:indent] + "#" + line[indent + 1:]
+            lines[index] = line[:indent] + "#" + line[indent + 1 :]
     return "\n".join(lines)
 
 
-def _cell_of(chosen: list, joined: str, diagnostics: list[Diagnostic]) -> tuple[str | None, str, list[Diagnostic]]:
+def _cell_of(
+    chosen: list, joined: str, diagnostics: list[Diagnostic]
+) -> tuple[str | None, str, list[Diagnostic]]:
     """An error in the joined text, told against its cell."""
     first = diagnostics[0]
     for number, cell, _masked, start in reversed(chosen):
@@ -1023,13 +1378,25 @@ def _upgrade_notebook(data: bytes) -> FileUpgrade:
     try:
         import nbformat
     except ImportError:
-        raise UpgradeError(None, "", [Diagnostic(1, 1, "upgrading notebooks needs nbformat",
-                                                 "pip install 'hyperasc[notebook]'")]) from None
+        raise UpgradeError(
+            None,
+            "",
+            [
+                Diagnostic(
+                    1,
+                    1,
+                    "upgrading notebooks needs nbformat",
+                    "pip install 'hyperasc[notebook]'",
+                )
+            ],
+        ) from None
     try:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
         cells = notebook.cells
     except Exception as exc:  # nbformat raises several error types for bad notebooks
-        raise UpgradeError(None, "", [Diagnostic(1, 1, f"not a readable notebook: {exc}")]) from None
+        raise UpgradeError(
+            None, "", [Diagnostic(1, 1, f"not a readable notebook: {exc}")]
+        ) from None
     # One text of all code cells, so that an import in one cell explains a name in another.
     chosen = []  # (cell number, cell, masked source, offset in the joined text)
     offset = 0
@@ -1047,19 +1414,42 @@ def _upgrade_notebook(data: bytes) -> FileUpgrade:
     if plan.changes:
         _check_result(joined, apply(joined, plan.changes))
     parts = []
-    line_starts = [joined.count("\n", 0, c[3]) for c in chosen]  # lines before each cell
+    line_starts = [
+        joined.count("\n", 0, c[3]) for c in chosen
+    ]  # lines before each cell
     for index, (number, cell, masked, start) in enumerate(chosen):
         end = start + len(masked)
-        first_line, last_line = line_starts[index] + 1, line_starts[index] + masked.count("\n") + 1
+        first_line, last_line = (
+            line_starts[index] + 1,
+            line_starts[index] + masked.count("\n") + 1,
+        )
         changes = []
-        for change in plan.changes:  # a change may reach into several cells (an import and its uses)
-            edits = tuple(Edit(e.start - start, e.end - start, e.text) for e in change.edits if start <= e.start <= end)
+        for (
+            change
+        ) in (
+            plan.changes
+        ):  # a change may reach into several cells (an import and its uses)
+            edits = tuple(
+                Edit(e.start - start, e.end - start, e.text)
+                for e in change.edits
+                if start <= e.start <= end
+            )
             if edits:
-                line = change.line - line_starts[index] if first_line <= change.line <= last_line else (
-                    joined.count("\n", 0, edits[0].start + start) - line_starts[index] + 1)
+                line = (
+                    change.line - line_starts[index]
+                    if first_line <= change.line <= last_line
+                    else (
+                        joined.count("\n", 0, edits[0].start + start)
+                        - line_starts[index]
+                        + 1
+                    )
+                )
                 changes.append(dataclasses.replace(change, edits=edits, line=line))
-        findings = [dataclasses.replace(f, line=f.line - line_starts[index])
-                    for f in plan.findings if first_line <= f.line <= last_line]
+        findings = [
+            dataclasses.replace(f, line=f.line - line_starts[index])
+            for f in plan.findings
+            if first_line <= f.line <= last_line
+        ]
         new = apply(cell.source, changes)
         parts.append(Part(label(number), cell.source, new, Plan(changes, findings)))
         cell.source = new
@@ -1092,7 +1482,11 @@ def compile_note(text: str, path: str) -> str | None:
     plural = "s" if plan.count != 1 else ""
     target = "MODEL" if path in ("-", "<stdin>") else path
     if plan.changes:
-        return (f"{path}: note: {plan.count} Keras 1/2 spelling{plural} ({shown}); "
-                f"run: hyperasc upgrade {target} --in-place")
-    return (f"{path}: note: {plan.count} Keras 1/2 spelling{plural} that need a hand ({shown}); "
-            f"run: hyperasc upgrade {target} --diff, for the Keras 3 way")
+        return (
+            f"{path}: note: {plan.count} Keras 1/2 spelling{plural} ({shown}); "
+            f"run: hyperasc upgrade {target} --in-place"
+        )
+    return (
+        f"{path}: note: {plan.count} Keras 1/2 spelling{plural} that need a hand ({shown}); "
+        f"run: hyperasc upgrade {target} --diff, for the Keras 3 way"
+    )

@@ -16,9 +16,9 @@ import warnings
 from dataclasses import dataclass, field
 
 from . import hyperas_compat
-from .diagnostics import CompileError, Diagnostic, error
+from ..diagnostics import CompileError, Diagnostic, error
 from .scanner import Handle, Placeholders, Segment, placeholders_of, restore_column
-from .source import split_lines
+from ..text.lines import split_lines
 
 ALGORITHMS = ("tpe", "rand", "atpe", "anneal")
 BUILTINS = set(dir(builtins))
@@ -126,10 +126,16 @@ def discover(
     if reader.minimize is None and calls:  # only optim.best_ensemble / best_models
         reader.minimize = _read_minimize(calls[0][1], reader)
     minimize = reader.minimize
-    data_name = data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
+    data_name = (
+        data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
+    )
     choice = hyperas_compat.choose_model(
-        reader.functions, calls, model_fn, data_name,
-        hyperas_compat.handle_functions(written, {h.placeholder for h in handles}), written,
+        reader.functions,
+        calls,
+        model_fn,
+        data_name,
+        hyperas_compat.handle_functions(written, {h.placeholder for h in handles}),
+        written,
     )
     model_name = choice.name
     own = hyperas_compat.call_for(calls, model_name)
@@ -138,32 +144,53 @@ def discover(
         minimize = reader.minimize = _read_minimize(own, reader)
         data_name = data_fn or minimize.data or _first(reader.functions, ("data",))
     if model_name is None:
-        raise error(1, 1, "no model function found",
-                    "name it create_model or model, call optim.minimize(model=...), or pass --model-fn")
+        raise error(
+            1,
+            1,
+            "no model function found",
+            "name it create_model or model, call optim.minimize(model=...), or pass --model-fn",
+        )
     for flag, name in (("--model-fn", model_fn), ("--data-fn", data_fn)):
         if name is not None and name not in reader.functions:
             raise error(1, 1, f"{flag} {name}: no top-level function of that name")
     if model_name not in reader.functions:
-        raise error(1, 1, f"model function '{model_name}' is not defined at the top level")
+        raise error(
+            1, 1, f"model function '{model_name}' is not defined at the top level"
+        )
     if data_name is not None and data_name not in reader.functions:
-        raise error(1, 1, f"data function '{data_name}' is not defined at the top level")
+        raise error(
+            1, 1, f"data function '{data_name}' is not defined at the top level"
+        )
     for role, name in (("model", model_name), ("data", data_name)):
-        if name is not None and isinstance(reader.functions[name], ast.AsyncFunctionDef):
+        if name is not None and isinstance(
+            reader.functions[name], ast.AsyncFunctionDef
+        ):
             node = reader.functions[name]
-            raise error(node.lineno, node.col_offset + 1, f"the {role} function '{name}' is async",
-                        "the tuning script calls it directly; make it a plain def")
+            raise error(
+                node.lineno,
+                node.col_offset + 1,
+                f"the {role} function '{name}' is async",
+                "the tuning script calls it directly; make it a plain def",
+            )
     if model_name == data_name:
-        raise error(1, 1, f"'{model_name}' cannot be both the model and the data function",
-                    "pass --data-fn as well, or name the functions apart")
+        raise error(
+            1,
+            1,
+            f"'{model_name}' cannot be both the model and the data function",
+            "pass --data-fn as well, or name the functions apart",
+        )
     model = reader.function(model_name)
     data = reader.function(data_name) if data_name else None
     node = reader.functions[model_name]
     required = len(node.args.posonlyargs + node.args.args) - len(node.args.defaults)
     if data is None and required > 0:
         # Without data() nothing supplies these arguments, and every trial would fail.
-        raise error(node.lineno, node.col_offset + 1,
-                    f"{model_name}() takes {required} argument(s) but there is no data function",
-                    "add a data() that returns them, pass --data-fn, or give them defaults")
+        raise error(
+            node.lineno,
+            node.col_offset + 1,
+            f"{model_name}() takes {required} argument(s) but there is no data function",
+            "add a data() that returns them, pass --data-fn, or give them defaults",
+        )
     roots = _names_read(reader.functions[model_name]) | set(extra_roots)
     if data_name:
         roots |= _names_read(reader.functions[data_name])
@@ -175,8 +202,11 @@ def discover(
     if choice.how != "name":
         # Several model functions in one file: the others' handles are theirs, not this script's.
         emitted = {model_name, data_name} | {n for s in helpers for n in s.binds}
-        compat.excluded_handles = {i for i, site in sites.items()
-                                   if site.function in reader.functions and site.function not in emitted}
+        compat.excluded_handles = {
+            i
+            for i, site in sites.items()
+            if site.function in reader.functions and site.function not in emitted
+        }
     return Program(
         future_imports=reader.future_imports,
         imports=reader.imports,
@@ -192,7 +222,9 @@ def discover(
         notes=compat.notes,
         excluded_handles=compat.excluded_handles,
         keep_best=compat.keep_best,
-        model_takes_data=bool(node.args.posonlyargs or node.args.args or node.args.vararg),
+        model_takes_data=bool(
+            node.args.posonlyargs or node.args.args or node.args.vararg
+        ),
     )
 
 
@@ -204,8 +236,15 @@ class _Compat:
     excluded_handles: set[int] = field(default_factory=set)
 
 
-def _carry(index: hyperas_compat.ModuleIndex, reader: _Reader, roots: set[str], model: Function,
-           data: Function | None, handle_names: set[str], calls: list) -> tuple[list[Statement], _Compat]:
+def _carry(
+    index: hyperas_compat.ModuleIndex,
+    reader: _Reader,
+    roots: set[str],
+    model: Function,
+    data: Function | None,
+    handle_names: set[str],
+    calls: list,
+) -> tuple[list[Statement], _Compat]:
     """The module-level statements the script carries, in an order that runs, and what hyperas did
     that the script does its own way (see hyperas_compat)."""
     data_name = data.name if data else None
@@ -216,11 +255,22 @@ def _carry(index: hyperas_compat.ModuleIndex, reader: _Reader, roots: set[str], 
     setup = [definitions[i] for i in sorted(plan.setup)]
     for stmt, _ in setup:
         roots = roots | _names_read(stmt)
-    chosen = {(s.line, str(s.text)) for s in reader.closure(roots, exclude={model.name, data_name})}
+    chosen = {
+        (s.line, str(s.text))
+        for s in reader.closure(roots, exclude={model.name, data_name})
+    }
     reader.definitions = definitions
-    nodes = [(stmt, binds) for i, (stmt, binds) in enumerate(definitions)
-             if i in plan.setup or (i not in plan.dropped and (stmt.lineno, str(reader.segment(stmt))) in chosen)]
-    statements = [Statement(reader.segment(stmt), binds, stmt.lineno) for stmt, binds in nodes]
+    nodes = [
+        (stmt, binds)
+        for i, (stmt, binds) in enumerate(definitions)
+        if i in plan.setup
+        or (
+            i not in plan.dropped and (stmt.lineno, str(reader.segment(stmt))) in chosen
+        )
+    ]
+    statements = [
+        Statement(reader.segment(stmt), binds, stmt.lineno) for stmt, binds in nodes
+    ]
     helpers = [statements[i] for i in hyperas_compat.order_statements(nodes)]
     conditional = hyperas_compat.conditional_helper(index, reader.module_names)
     if conditional is not None:
@@ -228,18 +278,34 @@ def _carry(index: hyperas_compat.ModuleIndex, reader: _Reader, roots: set[str], 
         helpers.insert(0, Statement(Segment(text, reader.placeholders), {name}, 0))
         reader.module_names.add(name)
     # Names the carried code reads as globals: hyperas made data()'s locals such globals.
-    wanted = index.free_names(model.name, model.locals) | (set(handle_names) - set(model.params))
+    wanted = index.free_names(model.name, model.locals) | (
+        set(handle_names) - set(model.params)
+    )
     for stmt, _ in nodes:
-        wanted |= hyperas_compat.free_names(stmt, reader.local_names(stmt) if isinstance(
-            stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) else set())
+        wanted |= hyperas_compat.free_names(
+            stmt,
+            (
+                reader.local_names(stmt)
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+                else set()
+            ),
+        )
     data_node = reader.functions[data_name] if data_name else None
-    captured = hyperas_compat.data_locals(data_node, data.locals if data else set(), wanted, reader.module_names)
+    captured = hyperas_compat.data_locals(
+        data_node, data.locals if data else set(), wanted, reader.module_names
+    )
     notes = list(plan.diagnostics)
     notes += hyperas_compat.early_reads(nodes, set(captured), data_name)
-    notes += hyperas_compat.dropped_notes(definitions, plan, wanted, set(captured), set(model.params), data_name)
-    chosen_call = next((c for kind, c in calls if kind == "minimize"), calls[0][1] if calls else None)
+    notes += hyperas_compat.dropped_notes(
+        definitions, plan, wanted, set(captured), set(model.params), data_name
+    )
+    chosen_call = next(
+        (c for kind, c in calls if kind == "minimize"), calls[0][1] if calls else None
+    )
     notes += hyperas_compat.search_call_warnings(calls, chosen_call, index)
-    notes += hyperas_compat.argv_warnings(data_node, hyperas_compat.argv_aliases(index.tree))
+    notes += hyperas_compat.argv_warnings(
+        data_node, hyperas_compat.argv_aliases(index.tree)
+    )
     used = wanted | (index.free_names(data_name, data.locals) if data else set())
     notes += hyperas_compat.hyperas_name_warnings(index, used, reader.module_names)
     return helpers, _Compat(captured, notes, hyperas_compat.keep_best(calls))
@@ -271,7 +337,9 @@ def _first(functions: dict, names: tuple[str, ...]) -> str | None:
 class _Reader:
     """One pass over the module body, sorting statements by role."""
 
-    def __init__(self, text: str, tree: ast.Module, placeholders: Placeholders | None = None):
+    def __init__(
+        self, text: str, tree: ast.Module, placeholders: Placeholders | None = None
+    ):
         self.lines = split_lines(text, keepends=True)
         self.placeholders = placeholders or Placeholders()
         self._local_names: dict[ast.AST, set[str]] = {}
@@ -312,11 +380,15 @@ class _Reader:
         if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
             self.future_imports.append(self.segment(stmt))
             return
-        imports = [n for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        imports = [
+            n for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom))
+        ]
         kept = [n for n in imports if not _is_hyperas_import(n)]
         if not kept:
             return
-        mixed = isinstance(stmt, ast.Import) and any(_is_hyperas_name(a.name) for a in stmt.names)
+        mixed = isinstance(stmt, ast.Import) and any(
+            _is_hyperas_name(a.name) for a in stmt.names
+        )
         if mixed:  # `import os, hyperas.utils`: keep the other modules only
             stmt.names = [a for a in stmt.names if not _is_hyperas_name(a.name)]
         for node in kept:
@@ -338,7 +410,12 @@ class _Reader:
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            if isinstance(func, ast.Attribute) and func.attr == "minimize" and isinstance(func.value, ast.Name) and func.value.id in optim_names:
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "minimize"
+                and isinstance(func.value, ast.Name)
+                and func.value.id in optim_names
+            ):
                 return node
             if isinstance(func, ast.Name) and func.id in minimize_names:
                 return node
@@ -347,13 +424,18 @@ class _Reader:
     def segment(self, node: ast.AST) -> Segment:
         first = getattr(node, "decorator_list", None)
         start_line = first[0].lineno if first else node.lineno
-        start = _char_col(self.lines[start_line - 1], first[0].col_offset if first else node.col_offset)
+        start = _char_col(
+            self.lines[start_line - 1],
+            first[0].col_offset if first else node.col_offset,
+        )
         if first:
             start_line, start = self._at_sign(start_line, start)
         end = _char_col(self.lines[node.end_lineno - 1], node.end_col_offset)
         if start_line == node.end_lineno:
             return Segment(self.lines[start_line - 1][start:end], self.placeholders)
-        body = self.lines[start_line - 1][start:] + "".join(self.lines[start_line : node.end_lineno - 1])
+        body = self.lines[start_line - 1][start:] + "".join(
+            self.lines[start_line : node.end_lineno - 1]
+        )
         return Segment(body + self.lines[node.end_lineno - 1][:end], self.placeholders)
 
     def _at_sign(self, line: int, column: int) -> tuple[int, int]:
@@ -378,7 +460,9 @@ class _Reader:
     def function(self, name: str) -> Function:
         node = self.functions[name]
         params = [a.arg for a in node.args.posonlyargs + node.args.args]
-        return Function(name, params, self.segment(node), node.lineno, self.local_names(node))
+        return Function(
+            name, params, self.segment(node), node.lineno, self.local_names(node)
+        )
 
     def local_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         """The names a top-level function binds, worked out once per function."""
@@ -394,7 +478,14 @@ class _Reader:
         while changed:
             changed = False
             for i, (stmt, binds) in enumerate(self.definitions):
-                if i in chosen or not (binds & needed) or (binds & exclude and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))):
+                if (
+                    i in chosen
+                    or not (binds & needed)
+                    or (
+                        binds & exclude
+                        and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    )
+                ):
                     continue
                 chosen.add(i)
                 needed |= _names_read(stmt)
@@ -413,7 +504,9 @@ def _char_col(line: str, byte_col: int) -> int:
 def _hyperas_aliases(tree: ast.Module) -> tuple[set[str], set[str]]:
     optim_names, minimize_names = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hyperas"):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "hyperas"
+        ):
             for alias in node.names:
                 if alias.name == "optim":
                     optim_names.add(alias.asname or "optim")
@@ -453,7 +546,9 @@ def _sets_environment(stmt: ast.stmt) -> bool:
         targets = [stmt.value.func]
     else:
         return False
-    return bool(targets) and all("os.environ" in ast.unparse(t) or ast.unparse(t) == "os.putenv" for t in targets)
+    return bool(targets) and all(
+        "os.environ" in ast.unparse(t) or ast.unparse(t) == "os.putenv" for t in targets
+    )
 
 
 def _is_import_block(stmt: ast.stmt) -> bool:
@@ -464,8 +559,10 @@ def _is_import_block(stmt: ast.stmt) -> bool:
         return False
     inner = [s for s in ast.walk(stmt) if isinstance(s, ast.stmt) and s is not stmt]
     allowed = (ast.Import, ast.ImportFrom, ast.Pass, ast.Try, ast.If, ast.Expr)
-    return bool(inner) and all(isinstance(s, allowed) for s in inner) and any(
-        isinstance(s, (ast.Import, ast.ImportFrom)) for s in inner
+    return (
+        bool(inner)
+        and all(isinstance(s, allowed) for s in inner)
+        and any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in inner)
     )
 
 
@@ -479,7 +576,11 @@ def _read_minimize(call: ast.Call, reader: _Reader) -> Minimize:
             root = value.value if isinstance(value, ast.Attribute) else value
             if isinstance(root, ast.Name) and root.id in ALGORITHMS:
                 info.algo = root.id
-        elif kw.arg == "max_evals" and isinstance(value, ast.Constant) and isinstance(value.value, int):
+        elif (
+            kw.arg == "max_evals"
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, int)
+        ):
             info.max_evals = value.value
         elif kw.arg == "data_args":
             info.data_args = _read_data_args(value, reader)
@@ -495,8 +596,12 @@ def _read_data_args(value: ast.expr, reader: _Reader) -> str | None:
         literal = ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         column = _char_col(reader.lines[value.lineno - 1], value.col_offset) + 1
-        raise error(value.lineno, column, "data_args must be a literal, such as ('train.csv', 10)",
-                    "the tuning script passes it to data() as written; move computed values into data()") from None
+        raise error(
+            value.lineno,
+            column,
+            "data_args must be a literal, such as ('train.csv', 10)",
+            "the tuning script passes it to data() as written; move computed values into data()",
+        ) from None
     return None if literal is None else text
 
 
@@ -522,13 +627,20 @@ def _walk_scope(node: ast.AST):
         current = stack.pop()
         yield current
         for child in ast.iter_child_nodes(current):
-            if current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if current is not node and isinstance(
+                current,
+                (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda),
+            ):
                 continue
             stack.append(child)
 
 
 def _names_read(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
 
 
 def _local_names(fn: ast.FunctionDef) -> set[str]:
@@ -560,9 +672,14 @@ def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[int
     for node, top in tops.items():
         handle = _placeholder_target(node, by_name)
         if handle is not None:
-            problems.append(Diagnostic(handle.start[0], handle.start[1] + 1,
-                                       "a handle cannot be assigned to, deleted or bound as a name",
-                                       "a handle is a value; use it on the right-hand side"))
+            problems.append(
+                Diagnostic(
+                    handle.start[0],
+                    handle.start[1] + 1,
+                    "a handle cannot be assigned to, deleted or bound as a name",
+                    "a handle is a value; use it on the right-hand side",
+                )
+            )
             continue
         if not isinstance(node, ast.Name) or node.id not in by_name:
             continue
@@ -570,20 +687,39 @@ def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[int
         call = parents.get(node)
         if isinstance(call, ast.Call) and _is_glued_call(call, node, reader):
             callee = ast.unparse(call.func)
-            problems.append(Diagnostic(handle.start[0], handle.start[1] + 1,
-                                       f"a handle cannot follow '{callee}' directly: Python would call {callee}",
-                                       "put an operator or a comma between them, or write the call's parentheses"))
+            problems.append(
+                Diagnostic(
+                    handle.start[0],
+                    handle.start[1] + 1,
+                    f"a handle cannot follow '{callee}' directly: Python would call {callee}",
+                    "put an operator or a comma between them, or write the call's parentheses",
+                )
+            )
             continue
         if _in_variable_annotation(node, parents):
-            problems.append(Diagnostic(handle.start[0], handle.start[1] + 1,
-                                       "a handle in a variable annotation is never evaluated in a function",
-                                       "annotations describe types; put the handle in the assigned value"))
+            problems.append(
+                Diagnostic(
+                    handle.start[0],
+                    handle.start[1] + 1,
+                    "a handle in a variable annotation is never evaluated in a function",
+                    "annotations describe types; put the handle in the assigned value",
+                )
+            )
             continue
         is_function = isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef))
-        function = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
+        function = (
+            top.name
+            if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            else None
+        )
         local = reader.local_names(top) if is_function else set()
-        sites[handle.index] = Site(handle.index, function, context_name(node, parents), local,
-                                   _runs_at_import(node, parents))
+        sites[handle.index] = Site(
+            handle.index,
+            function,
+            context_name(node, parents),
+            local,
+            _runs_at_import(node, parents),
+        )
     if problems:
         raise CompileError(problems)
     return sites
@@ -624,7 +760,9 @@ def _is_glued_call(call: ast.Call, node: ast.Name, reader: _Reader) -> bool:
     if node.end_lineno == call.end_lineno:
         between = lines[node.end_lineno - 1][start:end]
     else:
-        between = lines[node.end_lineno - 1][start:] + "".join(lines[node.end_lineno : call.end_lineno - 1])
+        between = lines[node.end_lineno - 1][start:] + "".join(
+            lines[node.end_lineno : call.end_lineno - 1]
+        )
         between += lines[call.end_lineno - 1][:end]
     return between.strip() == ")"
 
@@ -634,7 +772,9 @@ def _runs_at_import(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     child, parent = node, parents.get(node)
     while parent is not None:
         # Only the body holds statements (a list test here would be quadratic in long bodies).
-        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(child, ast.stmt):
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(
+            child, ast.stmt
+        ):
             return False
         if isinstance(parent, ast.Lambda) and child is parent.body:
             return False
@@ -649,7 +789,10 @@ def context_name(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
         if isinstance(parent, ast.Assign) and child is parent.value:
             name = _target_name(parent.targets[0]) if len(parent.targets) == 1 else None
             return name or "value"
-        if isinstance(parent, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and child is parent.value:
+        if (
+            isinstance(parent, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr))
+            and child is parent.value
+        ):
             return _target_name(parent.target) or "value"
         if isinstance(parent, ast.keyword) and parent.arg:
             return parent.arg
@@ -661,7 +804,11 @@ def context_name(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
                 return f"{callee}_arg{parent.args.index(child)}"
         if isinstance(parent, ast.Dict) and child in parent.values:
             key = parent.keys[parent.values.index(child)]
-            if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
+            if (
+                isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and key.value.isidentifier()
+            ):
                 return key.value
         if isinstance(parent, ast.comprehension):
             return "comprehension"
@@ -687,7 +834,11 @@ def _target_name(target: ast.expr) -> str | None:
         return target.id
     if isinstance(target, ast.Attribute):
         return target.attr
-    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
+    if (
+        isinstance(target, ast.Subscript)
+        and isinstance(target.slice, ast.Constant)
+        and isinstance(target.slice.value, str)
+    ):
         return target.slice.value
     return None
 

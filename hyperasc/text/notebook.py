@@ -17,8 +17,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from .diagnostics import Diagnostic, error, render
-from .source import split_lines
+from ..diagnostics import Diagnostic, error, render
+from .lines import split_lines
 
 # `files = !ls`, `a[0] = %time f()`; not `x != y`, `x == y` or `x %= 2`.
 _SHELL_CAPTURE = re.compile(r"^\s*([^=#'\"\n(){}]*?[^=!<>%\s])\s*=\s*[!%](?!=)")
@@ -48,21 +48,33 @@ def read_notebook(data: bytes) -> tuple[str, tuple[Cell, ...], tuple[Diagnostic,
     except UnicodeDecodeError:
         raise error(1, 1, "not a notebook: a .ipynb file is UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
-        raise error(exc.lineno, exc.colno, f"not a notebook: the file is not JSON ({exc.msg})",
-                    "a notebook is the JSON file Jupyter saves; a Python model file needs the .py suffix") from None
+        raise error(
+            exc.lineno,
+            exc.colno,
+            f"not a notebook: the file is not JSON ({exc.msg})",
+            "a notebook is the JSON file Jupyter saves; a Python model file needs the .py suffix",
+        ) from None
     if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
         raise error(1, 1, "not a notebook: JSON without a 'cells' list")
     try:
         import nbformat
     except ImportError:
-        raise error(1, 1, "reading notebooks needs nbformat", "pip install 'hyperasc[notebook]'") from None
+        raise error(
+            1, 1, "reading notebooks needs nbformat", "pip install 'hyperasc[notebook]'"
+        ) from None
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbformat's own warnings (a missing cell id) are not the user's
+            warnings.simplefilter(
+                "ignore"
+            )  # nbformat's own warnings (a missing cell id) are not the user's
             notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         cells = list(notebook.cells)
     except Exception as exc:  # nbformat raises several validation error types
-        raise error(1, 1, f"not a readable notebook: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        raise error(
+            1,
+            1,
+            f"not a readable notebook: {str(exc).splitlines()[0] if str(exc) else exc}",
+        ) from None
     parts: list[str] = []
     found: list[Cell] = []
     notes: list[Diagnostic] = []
@@ -79,7 +91,12 @@ def read_notebook(data: bytes) -> tuple[str, tuple[Cell, ...], tuple[Diagnostic,
         parts.append("")
         line += len(body) + 2
     if not found:
-        raise error(1, 1, "the notebook has no code cells", "write data() and the model function in code cells")
+        raise error(
+            1,
+            1,
+            "the notebook has no code cells",
+            "write data() and the model function in code cells",
+        )
     return "\n".join(parts) + "\n", tuple(found), tuple(notes)
 
 
@@ -90,7 +107,9 @@ def ipython_kinds(lines: list[str]) -> list[str | None]:
     for line in lines:
         kind = ipython_kind(line) if inside is None else None
         inside = _string_state(line, inside)
-        kinds.append(None if kind == "help" and inside is not None else kind)  # `"""Why?`
+        kinds.append(
+            None if kind == "help" and inside is not None else kind
+        )  # `"""Why?`
     return kinds
 
 
@@ -100,7 +119,11 @@ def _string_state(line: str, inside: str | None) -> str | None:
     while i < len(line):
         if inside is not None:
             end = line.find(inside, i)
-            while end > 0 and line[end - 1] == "\\" and (end - len(line[:end].rstrip("\\"))) % 2:
+            while (
+                end > 0
+                and line[end - 1] == "\\"
+                and (end - len(line[:end].rstrip("\\"))) % 2
+            ):
                 end = line.find(inside, end + 1)
             if end < 0:
                 return inside
@@ -126,8 +149,13 @@ def _python_lines(lines: list[str]) -> tuple[list[str], list[Diagnostic]]:
     if first.startswith("%%"):
         magic = first.split()[0]
         at = next(i for i, line in enumerate(lines) if line.strip())
-        note = Diagnostic(at + 1, lines[at].index("%") + 1,
-                          f"dropped the whole cell: {magic} makes it a cell magic, not Python", None, "note")
+        note = Diagnostic(
+            at + 1,
+            lines[at].index("%") + 1,
+            f"dropped the whole cell: {magic} makes it a cell magic, not Python",
+            None,
+            "note",
+        )
         return ["# " + line for line in lines], [note]
     out, notes = [], []
     for number, (line, kind) in enumerate(zip(lines, ipython_kinds(lines)), start=1):
@@ -137,7 +165,9 @@ def _python_lines(lines: list[str]) -> tuple[list[str], list[Diagnostic]]:
         stripped = line.lstrip()
         if kind == "capture":
             target = _SHELL_CAPTURE.match(line).group(1)
-            message = f"dropped: an IPython shell capture; {target} is not set in the script"
+            message = (
+                f"dropped: an IPython shell capture; {target} is not set in the script"
+            )
         elif kind == "shell":
             message = "dropped: a shell command, not Python"
         elif kind == "magic":
@@ -145,7 +175,9 @@ def _python_lines(lines: list[str]) -> tuple[list[str], list[Diagnostic]]:
         else:
             message = "dropped: an IPython help request, not Python"
         out.append("# " + line)
-        notes.append(Diagnostic(number, len(line) - len(stripped) + 1, message, None, "note"))
+        notes.append(
+            Diagnostic(number, len(line) - len(stripped) + 1, message, None, "note")
+        )
     return out, notes
 
 
@@ -170,7 +202,9 @@ def ipython_kind(line: str) -> str | None:
     return None
 
 
-def locate(cells: tuple[Cell, ...], diagnostic: Diagnostic) -> tuple[Cell | None, Diagnostic]:
+def locate(
+    cells: tuple[Cell, ...], diagnostic: Diagnostic
+) -> tuple[Cell | None, Diagnostic]:
     """The cell a diagnostic in the joined text stands in, and the diagnostic told against that cell."""
     starts = [c.first_line for c in cells]
     index = bisect.bisect_right(starts, diagnostic.line) - 1
@@ -183,7 +217,9 @@ def locate(cells: tuple[Cell, ...], diagnostic: Diagnostic) -> tuple[Cell | None
     return cell, dataclasses.replace(diagnostic, line=line)
 
 
-def render_located(path: str, text_lines: list[str], cells: tuple[Cell, ...], diagnostic: Diagnostic) -> str:
+def render_located(
+    path: str, text_lines: list[str], cells: tuple[Cell, ...], diagnostic: Diagnostic
+) -> str:
     """Render a diagnostic against its cell (`nb.ipynb:cell_4:2:7: ...`), or the file for a .py."""
     if not cells:
         return render(diagnostic, path, text_lines)

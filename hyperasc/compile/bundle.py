@@ -12,9 +12,10 @@ import functools
 import json
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
+from .templates import template_dir
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 RUNTIME_NAME = "__hyperasc_runtime__"
 MARKER = f"""\
 # ============================================================================
@@ -28,7 +29,10 @@ END_MARKER = "# End of the hyperasc runtime.\n"
 
 def runtime_sources() -> dict[str, str]:
     """Module name -> source text of every module of hyperasc.runtime, by name."""
-    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(RUNTIME_DIR.glob("*.py"))}
+    return {
+        path.stem: path.read_text(encoding="utf-8")
+        for path in sorted(RUNTIME_DIR.glob("*.py"))
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,12 +43,17 @@ def runtime_bundle() -> str:
     alone), so compiling never runs black over the runtime's few thousand
     lines.
     """
-    from .codegen import template_dir
-
     loader = (template_dir() / "runtime_bundle.py").read_text(encoding="utf-8")
-    entries = "".join(f"        {json.dumps(name)}: {source_literal(text)},\n" for name, text in runtime_sources().items())
-    filled = _replace_line(loader, "    VERSION = None", f"    VERSION = {json.dumps(__version__)}\n")
-    filled = _replace_line(filled, "    SOURCES = {}", "    SOURCES = {\n" + entries + "    }\n")
+    entries = "".join(
+        f"        {json.dumps(name)}: {source_literal(text)},\n"
+        for name, text in runtime_sources().items()
+    )
+    filled = _replace_line(
+        loader, "    VERSION = None", f"    VERSION = {json.dumps(__version__)}\n"
+    )
+    filled = _replace_line(
+        filled, "    SOURCES = {}", "    SOURCES = {\n" + entries + "    }\n"
+    )
     return MARKER + "\n\n" + filled + "\n\n" + END_MARKER
 
 
@@ -60,6 +69,8 @@ def _replace_line(text: str, start: str, replacement: str) -> str:
     lines = text.splitlines(keepends=True)
     matches = [i for i, line in enumerate(lines) if line.startswith(start)]
     if len(matches) != 1:
-        raise RuntimeError(f"runtime_bundle.py must have exactly one line starting {start!r}")
+        raise RuntimeError(
+            f"runtime_bundle.py must have exactly one line starting {start!r}"
+        )
     lines[matches[0]] = replacement
     return "".join(lines)

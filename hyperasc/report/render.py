@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .fileio import write_atomically
-from .runtime.run_files import RUN_JSON, TRIALS_JSONL, kept_models, read_trials
+from ..fileio import write_atomically
+from ..runtime.run_files import RUN_JSON, TRIALS_JSONL, kept_models, read_trials
 
 __all__ = ["ReportError", "write_report", "FORMATS"]
 
@@ -63,7 +63,9 @@ class Trial:
     @property
     def ok(self) -> bool:
         # Only these trials go into loss plots; a non-finite "ok" loss would wreck the axes.
-        return self.status == "ok" and self.loss is not None and math.isfinite(self.loss)
+        return (
+            self.status == "ok" and self.loss is not None and math.isfinite(self.loss)
+        )
 
 
 @dataclass
@@ -73,7 +75,9 @@ class Run:
     trials: list[Trial]
     skipped_lines: int
     notes: list[str] = field(default_factory=list)
-    kept_models: dict[int, str] = field(default_factory=dict)  # --keep-best: tid -> file
+    kept_models: dict[int, str] = field(
+        default_factory=dict
+    )  # --keep-best: tid -> file
 
     @property
     def space(self) -> dict[str, dict[str, Any]]:
@@ -116,8 +120,15 @@ def _history(value: Any) -> list[dict[str, list[float]]]:
     fits = []
     for fit in value if isinstance(value, list) else []:
         if isinstance(fit, dict):
-            fits.append({str(k): [float(x) if _number(x) is not None else math.nan for x in v]
-                         for k, v in fit.items() if isinstance(v, list)})
+            fits.append(
+                {
+                    str(k): [
+                        float(x) if _number(x) is not None else math.nan for x in v
+                    ]
+                    for k, v in fit.items()
+                    if isinstance(v, list)
+                }
+            )
     return fits
 
 
@@ -145,7 +156,9 @@ def read_run(run_dir: Path) -> Run:
         raise ReportError(f"{run_dir} is not a directory")
     run_json, trials_jsonl = run_dir / RUN_JSON, run_dir / TRIALS_JSONL
     if not run_json.is_file() and not trials_jsonl.is_file():
-        raise ReportError(f"{run_dir} is not a run directory (it has neither run.json nor trials.jsonl)")
+        raise ReportError(
+            f"{run_dir} is not a run directory (it has neither run.json nor trials.jsonl)"
+        )
 
     notes: list[str] = []
     info: dict[str, Any] = {}
@@ -156,13 +169,17 @@ def read_run(run_dir: Path) -> Run:
         except (OSError, ValueError) as e:
             notes.append(f"run.json could not be read ({e}); provenance is missing")
     else:
-        notes.append("run.json is missing; provenance and parameter distributions are unknown")
+        notes.append(
+            "run.json is missing; provenance and parameter distributions are unknown"
+        )
 
     records, skipped = read_trials(trials_jsonl)
     trials = [_trial(record) for record in records]
     if skipped:
-        notes.append(f"skipped {skipped} line(s) of trials.jsonl that did not parse "
-                     "(a run still in progress may have a half-written last line)")
+        notes.append(
+            f"skipped {skipped} line(s) of trials.jsonl that did not parse "
+            "(a run still in progress may have a half-written last line)"
+        )
     return Run(run_dir, info, trials, skipped, notes, kept_models(run_dir))
 
 
@@ -210,8 +227,16 @@ def render_csv(run: Run) -> bytes:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(c for c, _ in cols)
     for t in run.trials:
-        base = {"tid": t.tid, "status": t.status, "loss": t.loss, "duration": t.duration, "error": t.error}
-        writer.writerow(_csv_cell(t.params.get(p) if p is not None else base[c]) for c, p in cols)
+        base = {
+            "tid": t.tid,
+            "status": t.status,
+            "loss": t.loss,
+            "duration": t.duration,
+            "error": t.error,
+        }
+        writer.writerow(
+            _csv_cell(t.params.get(p) if p is not None else base[c]) for c, p in cols
+        )
     return buf.getvalue().encode("utf-8")
 
 
@@ -231,7 +256,9 @@ def _matplotlib() -> Any:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as e:
-        raise ReportError(f"plots need matplotlib, which is not installed; install it with: {EXTRA_HINT}") from e
+        raise ReportError(
+            f"plots need matplotlib, which is not installed; install it with: {EXTRA_HINT}"
+        ) from e
     return Figure, FigureCanvasAgg
 
 
@@ -251,7 +278,9 @@ def _png(fig: Any) -> bytes:
 
 
 def _empty(ax: Any, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.text(
+        0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4"
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -270,26 +299,39 @@ def epochs_saved(run: Run) -> tuple[int, int] | None:
     pruned = [t for t in run.trials if t.pruned]
     if not pruned:
         return None
-    lengths = sorted(len(_curve(t, "loss")) for t in run.trials if t.ok and _curve(t, "loss"))
+    lengths = sorted(
+        len(_curve(t, "loss")) for t in run.trials if t.ok and _curve(t, "loss")
+    )
     if not lengths:
         return len(pruned), 0
     typical = lengths[len(lengths) // 2]
-    trained = [t.epochs if t.epochs is not None else len(_curve(t, "loss")) for t in pruned]
+    trained = [
+        t.epochs if t.epochs is not None else len(_curve(t, "loss")) for t in pruned
+    ]
     return len(pruned), sum(max(typical - n, 0) for n in trained)
 
 
 def plot_loss(run: Run, mpl: Any) -> Plot:
     fig = _figure(mpl)
     ax = fig.add_subplot()
-    ok = sorted((t for t in run.trials if t.ok and _number(t.tid) is not None), key=lambda t: t.tid)
+    ok = sorted(
+        (t for t in run.trials if t.ok and _number(t.tid) is not None),
+        key=lambda t: t.tid,
+    )
     if ok:
         xs, ys = [t.tid for t in ok], [t.loss for t in ok]
         best_so_far = [min(ys[: i + 1]) for i in range(len(ys))]
         ax.scatter(xs, ys, s=18, alpha=0.7, label="trial loss")
         ax.step(xs, best_so_far, where="post", color="C3", label="best so far")
         best = run.best
-        ax.scatter([best.tid], [best.loss], s=80, facecolors="none", edgecolors="C3",
-                   label=f"best (tid {best.tid})")
+        ax.scatter(
+            [best.tid],
+            [best.loss],
+            s=80,
+            facecolors="none",
+            edgecolors="C3",
+            label=f"best (tid {best.tid})",
+        )
         ax.legend(loc="best", fontsize="small")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("trial id")
@@ -338,14 +380,26 @@ def plot_param(run: Run, name: str, filename: str, mpl: Any) -> Plot:
         for v, loss in points:
             groups[index[_norm(v)]].append(loss)
         # Box for the spread, jittered strip so single points stay visible.
-        ax.boxplot([g if g else [math.nan] for g in groups], positions=range(len(cats)), widths=0.5,
-                   showfliers=False, medianprops={"color": "C3"})
+        ax.boxplot(
+            [g if g else [math.nan] for g in groups],
+            positions=range(len(cats)),
+            widths=0.5,
+            showfliers=False,
+            medianprops={"color": "C3"},
+        )
         for i, g in enumerate(groups):
-            jitter = [i + 0.18 * math.sin(k * 2.399) for k in range(len(g))]  # deterministic spread
+            jitter = [
+                i + 0.18 * math.sin(k * 2.399) for k in range(len(g))
+            ]  # deterministic spread
             ax.scatter(jitter, g, s=16, alpha=0.7, color="C0", zorder=3)
         labels = [lbl if len(lbl) <= 24 else lbl[:21] + "..." for lbl, _ in cats]
         crowded = len(cats) > 4
-        ax.set_xticks(range(len(cats)), labels, rotation=30 if crowded else 0, ha="right" if crowded else "center")
+        ax.set_xticks(
+            range(len(cats)),
+            labels,
+            rotation=30 if crowded else 0,
+            ha="right" if crowded else "center",
+        )
         ax.set_xlabel(name)
         ax.set_ylabel("loss")
     else:
@@ -367,17 +421,26 @@ def plot_duration(run: Run, mpl: Any) -> Plot:
         _empty(ax, "no finished trials yet")
     else:
         starts = [t.start for t in timed if t.start is not None]
-        origin = _timestamp(run.info.get("started")) or (min(starts) if starts else None)
+        origin = _timestamp(run.info.get("started")) or (
+            min(starts) if starts else None
+        )
         if origin is not None and len(starts) == len(timed):
             xs = [(t.start - origin).total_seconds() for t in timed]
             span = max(xs + [0.0])
-            unit, div = ("h", 3600.0) if span > 7200 else ("min", 60.0) if span > 120 else ("s", 1.0)
+            unit, div = (
+                ("h", 3600.0)
+                if span > 7200
+                else ("min", 60.0) if span > 120 else ("s", 1.0)
+            )
             xs = [x / div for x in xs]
             ax.set_xlabel(f"trial start, {unit} since the run started")
         else:  # timestamps missing: fall back to finish order
             xs = list(range(len(timed)))
             ax.set_xlabel("trial (finish order)")
-        for ok, label, style in ((True, "ok", {"color": "C0"}), (False, "failed", {"color": "C3", "marker": "x"})):
+        for ok, label, style in (
+            (True, "ok", {"color": "C0"}),
+            (False, "failed", {"color": "C3", "marker": "x"}),
+        ):
             sel = [(x, t.duration) for x, t in zip(xs, timed) if t.ok == ok]
             if sel:
                 ax.scatter(*zip(*sel), s=20, alpha=0.8, label=label, **style)
@@ -395,7 +458,11 @@ def _curve(trial: Trial, metric: str) -> list[float]:
 
 def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
     pruned = [t for t in run.trials if t.pruned]
-    metrics = [m for m in ("loss", "val_loss") if any(_curve(t, m) for t in run.trials if t.ok or t.pruned)]
+    metrics = [
+        m
+        for m in ("loss", "val_loss")
+        if any(_curve(t, m) for t in run.trials if t.ok or t.pruned)
+    ]
     if not metrics:
         return None
     fig = _figure(mpl, (7.0, 3.6 * len(metrics)))
@@ -408,9 +475,24 @@ def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
         for n, t in enumerate(pruned):
             ys = _curve(t, metric)
             if ys:
-                ax.plot(range(1, len(ys) + 1), ys, ls="--", color="0.55", lw=0.9, alpha=0.8, zorder=1,
-                        label="pruned" if n == 0 else None)
-                ax.plot([len(ys)], [ys[-1]], marker="x", color="0.35", markersize=5, zorder=1)
+                ax.plot(
+                    range(1, len(ys) + 1),
+                    ys,
+                    ls="--",
+                    color="0.55",
+                    lw=0.9,
+                    alpha=0.8,
+                    zorder=1,
+                    label="pruned" if n == 0 else None,
+                )
+                ax.plot(
+                    [len(ys)],
+                    [ys[-1]],
+                    marker="x",
+                    color="0.35",
+                    markersize=5,
+                    zorder=1,
+                )
         # Color by rank of final loss (dark = good); the best trial is drawn on top.
         for rank, t in reversed(list(enumerate(ranked))):
             ys = _curve(t, metric)
@@ -418,14 +500,26 @@ def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
                 continue
             is_best = t is best
             shade = 0.15 + 0.7 * rank / max(len(ranked) - 1, 1)
-            ax.plot(range(1, len(ys) + 1), ys, marker="o" if len(ys) < 2 else None, markersize=3,
-                    color="C3" if is_best else (shade, shade, 0.9), lw=2.2 if is_best else 1.0,
-                    alpha=1.0 if is_best else 0.6, label=f"best (tid {t.tid})" if is_best else None,
-                    zorder=3 if is_best else 2)
+            ax.plot(
+                range(1, len(ys) + 1),
+                ys,
+                marker="o" if len(ys) < 2 else None,
+                markersize=3,
+                color="C3" if is_best else (shade, shade, 0.9),
+                lw=2.2 if is_best else 1.0,
+                alpha=1.0 if is_best else 0.6,
+                label=f"best (tid {t.tid})" if is_best else None,
+                zorder=3 if is_best else 2,
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.set_title(f"{metric} per epoch, one line per trial" + (_failed_note(run) if i == 0 else ""))
-        if (best is not None and _curve(best, metric)) or any(_curve(t, metric) for t in pruned):
+        ax.set_title(
+            f"{metric} per epoch, one line per trial"
+            + (_failed_note(run) if i == 0 else "")
+        )
+        if (best is not None and _curve(best, metric)) or any(
+            _curve(t, metric) for t in pruned
+        ):
             ax.legend(loc="upper right", fontsize="small")
     return Plot("learning_curves.png", "Learning curves", _png(fig))
 
@@ -441,7 +535,9 @@ def render_plots(run: Run) -> list[Plot]:
     for name in run.param_names:
         stem = f"param_{_slug(name)}"
         filename, n = f"{stem}.png", 2
-        while filename.lower() in used:  # distinct names can share a slug; keep files apart
+        while (
+            filename.lower() in used
+        ):  # distinct names can share a slug; keep files apart
             filename, n = f"{stem}_{n}.png", n + 1
         used.add(filename.lower())
         plots.append(plot_param(run, name, filename, mpl))
@@ -465,30 +561,68 @@ def _display(value: Any) -> str:
 
 def _sort_key(value: Any) -> str:
     number = _number(value)
-    return repr(number) if number is not None and math.isfinite(number) else _display(value)
+    return (
+        repr(number)
+        if number is not None and math.isfinite(number)
+        else _display(value)
+    )
 
 
 def render_html(run: Run, plots: list[Plot]) -> bytes:
     import jinja2
 
-    source = resources.files("hyperasc").joinpath("report_templates/report.html.jinja").read_text(encoding="utf-8")
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+    source = (
+        resources.files("hyperasc.report")
+        .joinpath("templates/report.html.jinja")
+        .read_text(encoding="utf-8")
+    )
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     template = env.from_string(source)
     info, best = run.info, run.best
     names = run.param_names
     rows = []
     for t in run.trials:
-        cells = [(_display(t.tid), _sort_key(t.tid)), (t.status, t.status),
-                 (_display(t.loss), _sort_key(t.loss)), (_display(t.duration), _sort_key(t.duration))]
-        cells += [(_display(t.params.get(n)), _sort_key(t.params.get(n))) for n in names]
-        rows.append({"cells": cells, "error": t.error, "ok": t.ok, "pruned": t.pruned, "best": t is best})
+        cells = [
+            (_display(t.tid), _sort_key(t.tid)),
+            (t.status, t.status),
+            (_display(t.loss), _sort_key(t.loss)),
+            (_display(t.duration), _sort_key(t.duration)),
+        ]
+        cells += [
+            (_display(t.params.get(n)), _sort_key(t.params.get(n))) for n in names
+        ]
+        rows.append(
+            {
+                "cells": cells,
+                "error": t.error,
+                "ok": t.ok,
+                "pruned": t.pruned,
+                "best": t is best,
+            }
+        )
     provenance = []
-    for key in ("model", "script", "started", "algo", "seed", "max_evals", "backend", "devices", "argv",
-                "hyperasc_version"):
+    for key in (
+        "model",
+        "script",
+        "started",
+        "algo",
+        "seed",
+        "max_evals",
+        "backend",
+        "devices",
+        "argv",
+        "hyperasc_version",
+    ):
         value = info.get(key)
         if isinstance(value, dict):  # {"path": ..., "sha256": ...}
-            text = _display(value.get("path")) + (f" (sha256 {value['sha256']})" if value.get("sha256") else "")
+            text = _display(value.get("path")) + (
+                f" (sha256 {value['sha256']})" if value.get("sha256") else ""
+            )
             provenance.append((key, text))
         elif value is not None:
             provenance.append((key, _display(value)))
@@ -503,23 +637,63 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
         title=f"hyperasc report: {model_path or run.run_dir.resolve().name}",
         run_dir=str(run.run_dir),
         provenance=provenance,
-        versions=sorted((str(k), _display(v)) for k, v in versions.items()) if isinstance(versions, dict) else [],
-        space=[{"name": n, "distribution": spec.get("distribution", ""),
-                "args": ", ".join(map(str, spec.get("options") or spec.get("args") or []))}
-               for n, spec in run.space.items()],
-        n_trials=len(run.trials), n_ok=n_ok, n_pruned=n_pruned, n_failed=len(run.trials) - n_ok - n_pruned,
+        versions=(
+            sorted((str(k), _display(v)) for k, v in versions.items())
+            if isinstance(versions, dict)
+            else []
+        ),
+        space=[
+            {
+                "name": n,
+                "distribution": spec.get("distribution", ""),
+                "args": ", ".join(
+                    map(str, spec.get("options") or spec.get("args") or [])
+                ),
+            }
+            for n, spec in run.space.items()
+        ],
+        n_trials=len(run.trials),
+        n_ok=n_ok,
+        n_pruned=n_pruned,
+        n_failed=len(run.trials) - n_ok - n_pruned,
         epochs_saved=None if saved is None else saved[1],
-        max_evals=info.get("max_evals"), notes=run.notes,
-        best=None if best is None else {
-            "tid": _display(best.tid), "loss": _display(best.loss),
-            "params": [(n, _display(best.params[n])) for n in names if n in best.params],
-        },
-        kept=[{"tid": tid, "loss": _display(losses.get(tid)), "path": Path(path).relative_to(run.run_dir).as_posix()}
-              for tid, path in sorted(run.kept_models.items(), key=lambda item: (losses.get(item[0]) is None, losses.get(item[0]) or 0.0))],
+        max_evals=info.get("max_evals"),
+        notes=run.notes,
+        best=(
+            None
+            if best is None
+            else {
+                "tid": _display(best.tid),
+                "loss": _display(best.loss),
+                "params": [
+                    (n, _display(best.params[n])) for n in names if n in best.params
+                ],
+            }
+        ),
+        kept=[
+            {
+                "tid": tid,
+                "loss": _display(losses.get(tid)),
+                "path": Path(path).relative_to(run.run_dir).as_posix(),
+            }
+            for tid, path in sorted(
+                run.kept_models.items(),
+                key=lambda item: (
+                    losses.get(item[0]) is None,
+                    losses.get(item[0]) or 0.0,
+                ),
+            )
+        ],
         columns=["tid", "status", "loss", "duration (s)", *names],
         rows=rows,
-        plots=[{"title": p.title, "filename": p.filename, "data": base64.b64encode(p.png).decode("ascii")}
-               for p in plots],
+        plots=[
+            {
+                "title": p.title,
+                "filename": p.filename,
+                "data": base64.b64encode(p.png).decode("ascii"),
+            }
+            for p in plots
+        ],
     )
     return html.encode("utf-8")
 
@@ -527,7 +701,9 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
 # --------------------------------------------------------------------------- entry point
 
 
-def write_report(run_dir: Path, report_dir: Path | None = None, fmt: str = "all") -> list[Path]:
+def write_report(
+    run_dir: Path, report_dir: Path | None = None, fmt: str = "all"
+) -> list[Path]:
     """Write the report of the run in `run_dir`; return the files written.
 
     `report_dir` defaults to `run_dir / "report"` and is created if needed.
@@ -539,7 +715,9 @@ def write_report(run_dir: Path, report_dir: Path | None = None, fmt: str = "all"
     Raises ReportError for user errors.
     """
     if fmt not in FORMATS:
-        raise ReportError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise ReportError(
+            f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}"
+        )
     run_dir = Path(run_dir)
     run = read_run(run_dir)
     report_dir = Path(report_dir) if report_dir is not None else run_dir / "report"
@@ -558,5 +736,7 @@ def write_report(run_dir: Path, report_dir: Path | None = None, fmt: str = "all"
     if fmt in ("png", "all"):
         written.extend(_write_atomic(report_dir / p.filename, p.png) for p in plots)
     if fmt in ("html", "all"):
-        written.append(_write_atomic(report_dir / "report.html", render_html(run, plots)))
+        written.append(
+            _write_atomic(report_dir / "report.html", render_html(run, plots))
+        )
     return written

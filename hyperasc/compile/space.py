@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .diagnostics import CompileError, Diagnostic
+from ..diagnostics import CompileError, Diagnostic
 from .discovery import BUILTINS, Program
 from .handles import Distribution
 
@@ -39,14 +39,19 @@ class Parameter:
             "args": list(self.dist.args),
             "line": self.line,
             "column": self.column,
-            "options": [o.text for o in options] if options is not None else (
-                [] if self.dist.dist in ("choice", "pchoice") else None),
+            "options": (
+                [o.text for o in options]
+                if options is not None
+                else ([] if self.dist.dist in ("choice", "pchoice") else None)
+            ),
         }
 
 
 @dataclass
 class Space:
-    parameters: list[Parameter]  # source order; a choice comes before its nested options
+    parameters: list[
+        Parameter
+    ]  # source order; a choice comes before its nested options
     data_names: list[str]  # model-function parameters (data values) that bounds read
     # Whether bounds read data()'s local variables (Program.data_locals), so that
     # data() must run before the space is built.
@@ -64,10 +69,20 @@ def build_space(distributions: list[Distribution], program: Program) -> Space:
     """Name the distributions (one per handle, in order) and check where they stand."""
     if not distributions:
         # hyperopt cannot search an empty space; say so now, not when the script runs.
-        raise CompileError([Diagnostic(1, 1, "the model file has no {{ }} handles: nothing to tune",
-                                       "mark a hyperparameter, e.g. Dropout({{uniform(0, 1)}})")])
+        raise CompileError(
+            [
+                Diagnostic(
+                    1,
+                    1,
+                    "the model file has no {{ }} handles: nothing to tune",
+                    "mark a hyperparameter, e.g. Dropout({{uniform(0, 1)}})",
+                )
+            ]
+        )
     problems: list[Diagnostic] = []
-    helper_names = set().union(*(s.binds for s in program.helpers)) if program.helpers else set()
+    helper_names = (
+        set().union(*(s.binds for s in program.helpers)) if program.helpers else set()
+    )
     for index, dist in enumerate(distributions):
         if index not in program.excluded_handles:
             _check_site(index, dist, program, helper_names, problems)
@@ -90,15 +105,25 @@ def build_space(distributions: list[Distribution], program: Program) -> Space:
             elif name in data_locals:
                 reads_data_locals = True  # a local of data(), global as in hyperas
             elif name in local:
-                problems.append(Diagnostic(
-                    param.line, param.column,
-                    f"'{name}' is a local variable; the search space is built before the model runs",
-                    "bounds may use module-level names and the values data() returns; "
-                    "options of a choice may use anything"))
+                problems.append(
+                    Diagnostic(
+                        param.line,
+                        param.column,
+                        f"'{name}' is a local variable; the search space is built before the model runs",
+                        "bounds may use module-level names and the values data() returns; "
+                        "options of a choice may use anything",
+                    )
+                )
             elif not program.star_import:
-                problems.append(Diagnostic(param.line, param.column, f"undefined name '{name}' in handle",
-                                           "a bound may read module-level names, the values data() returns "
-                                           "(the model function's parameters) and data()'s local variables"))
+                problems.append(
+                    Diagnostic(
+                        param.line,
+                        param.column,
+                        f"undefined name '{name}' in handle",
+                        "a bound may read module-level names, the values data() returns "
+                        "(the model function's parameters) and data()'s local variables",
+                    )
+                )
     if problems:
         raise CompileError(problems)
     ordered_data = [n for n in program.model.params if n in used_data]
@@ -109,22 +134,46 @@ def _check_site(index, dist, program: Program, helper_names, problems) -> None:
     site = program.sites.get(index)
     where = (dist.line, dist.column)
     if site is None or site.function is None:
-        problems.append(Diagnostic(*where, "a handle must be inside the model function or a helper it calls"))
+        problems.append(
+            Diagnostic(
+                *where,
+                "a handle must be inside the model function or a helper it calls",
+            )
+        )
     elif site.at_import:
-        problems.append(Diagnostic(*where, f"this handle is evaluated once, when '{site.function}' is defined, "
-                                           "not in each trial",
-                                   "move it into the function body; default arguments, decorators and "
-                                   "class bodies run only at import"))
+        problems.append(
+            Diagnostic(
+                *where,
+                f"this handle is evaluated once, when '{site.function}' is defined, "
+                "not in each trial",
+                "move it into the function body; default arguments, decorators and "
+                "class bodies run only at import",
+            )
+        )
     elif program.data is not None and site.function == program.data.name:
-        problems.append(Diagnostic(*where, "a handle cannot stand in data(): data is loaded once, before any trial",
-                                   f"move the hyperparameter into {program.model.name}()"))
+        problems.append(
+            Diagnostic(
+                *where,
+                "a handle cannot stand in data(): data is loaded once, before any trial",
+                f"move the hyperparameter into {program.model.name}()",
+            )
+        )
     elif site.function != program.model.name and site.function not in helper_names:
-        problems.append(Diagnostic(*where, f"handle in '{site.function}', which the model function never uses"))
+        problems.append(
+            Diagnostic(
+                *where,
+                f"handle in '{site.function}', which the model function never uses",
+            )
+        )
 
 
-def _name_all(distributions: list[Distribution], program: Program, problems) -> list[Parameter]:
+def _name_all(
+    distributions: list[Distribution], program: Program, problems
+) -> list[Parameter]:
     # Flatten in source order: each choice, then its nested options.
-    flat: list[tuple[Distribution, int | None, int | None]] = []  # (dist, handle, parent position)
+    flat: list[tuple[Distribution, int | None, int | None]] = (
+        []
+    )  # (dist, handle, parent position)
     for index, dist in enumerate(distributions):
         if index in program.excluded_handles:
             continue  # another model function's handle: not in this search
@@ -136,8 +185,14 @@ def _name_all(distributions: list[Distribution], program: Program, problems) -> 
             continue
         if dist.explicit_name in taken:
             first = taken[dist.explicit_name]
-            problems.append(Diagnostic(dist.line, dist.column, f"duplicate name '{dist.explicit_name}'",
-                                       f"first used at line {first.line} column {first.column}"))
+            problems.append(
+                Diagnostic(
+                    dist.line,
+                    dist.column,
+                    f"duplicate name '{dist.explicit_name}'",
+                    f"first used at line {first.line} column {first.column}",
+                )
+            )
         taken.setdefault(dist.explicit_name, dist)
     counters: dict[str, int] = {}
     names: list[str] = []
@@ -158,7 +213,12 @@ def _name_all(distributions: list[Distribution], program: Program, problems) -> 
         taken[name] = dist
         names.append(name)
     return [
-        Parameter(names[i], dist, handle, names[parent_pos] if parent_pos is not None else None)
+        Parameter(
+            names[i],
+            dist,
+            handle,
+            names[parent_pos] if parent_pos is not None else None,
+        )
         for i, (dist, handle, parent_pos) in enumerate(flat)
     ]
 

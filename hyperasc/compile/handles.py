@@ -14,9 +14,9 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
-from .diagnostics import CompileError, Diagnostic
+from ..diagnostics import CompileError, Diagnostic
 from .scanner import Handle
-from .source import split_lines
+from ..text.lines import split_lines
 
 # hyperopt.hp distributions and their parameters, label left out.
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -57,7 +57,9 @@ class Distribution:
     line: int  # 1-based, in the model file
     column: int  # 1-based
     options: list[Option] | None = None  # for choice and pchoice with a literal list
-    options_text: str | None = None  # the options expression when it is not a literal list
+    options_text: str | None = (
+        None  # the options expression when it is not a literal list
+    )
     names: set[str] = field(default_factory=set)  # free names the arguments read
     # Free names object options read: they run in the model function, so they are
     # not checked like bounds, but module-level helpers they name must be carried.
@@ -108,7 +110,16 @@ def parse_handle(handle: Handle, warnings: list[Diagnostic]) -> Distribution:
         ) from None
     problems: list[Diagnostic] = []
     if not inner.handle.inner.strip():
-        raise CompileError([Diagnostic(line, col, "empty handle", "write a distribution such as {{uniform(0, 1)}}")])
+        raise CompileError(
+            [
+                Diagnostic(
+                    line,
+                    col,
+                    "empty handle",
+                    "write a distribution such as {{uniform(0, 1)}}",
+                )
+            ]
+        )
     dist = _read_call(tree.body, inner, problems, (line, col))
     warnings.extend(p for p in problems if p.severity == "warning")
     errors = [p for p in problems if p.severity == "error"]
@@ -121,7 +132,9 @@ def parse_handle(handle: Handle, warnings: list[Diagnostic]) -> Distribution:
 
 def _parse_quietly(text: str) -> ast.Expression:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. invalid escapes in option strings: the user's business
+        warnings.simplefilter(
+            "ignore"
+        )  # e.g. invalid escapes in option strings: the user's business
         return ast.parse(text, mode="eval")
 
 
@@ -129,18 +142,32 @@ def _read_call(
     node: ast.expr, inner: _InnerText, problems: list[Diagnostic], at: tuple[int, int]
 ) -> Distribution | None:
     if _is_nested_handle(node):
-        problems.append(Diagnostic(*at, "nested handles are written without braces",
-                                   "inside a handle write choice([None, uniform(0, 1)])"))
+        problems.append(
+            Diagnostic(
+                *at,
+                "nested handles are written without braces",
+                "inside a handle write choice([None, uniform(0, 1)])",
+            )
+        )
         return None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
-        problems.append(Diagnostic(*at, "a handle must hold a distribution call",
-                                   "for example {{uniform(0, 1)}} or {{choice(['adam', 'sgd'])}}"))
+        problems.append(
+            Diagnostic(
+                *at,
+                "a handle must hold a distribution call",
+                "for example {{uniform(0, 1)}} or {{choice(['adam', 'sgd'])}}",
+            )
+        )
         return None
     name = node.func.id
     line, col = inner.node_position(node)
     if name not in SIGNATURES:
         close = difflib.get_close_matches(name, SIGNATURES, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "known: " + ", ".join(SIGNATURES)
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else "known: " + ", ".join(SIGNATURES)
+        )
         problems.append(Diagnostic(line, col, f"unknown distribution '{name}'", hint))
         return None
     args = list(node.args)
@@ -148,9 +175,18 @@ def _read_call(
     if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
         explicit = args.pop(0).value
         if not explicit.isprintable() or not explicit.strip():
-            problems.append(Diagnostic(line, col, "an explicit name must be a non-empty printable string"))
+            problems.append(
+                Diagnostic(
+                    line, col, "an explicit name must be a non-empty printable string"
+                )
+            )
     elif args and isinstance(args[0], ast.JoinedStr):
-        problems.append(Diagnostic(*inner.node_position(args[0]), "an explicit name must be a plain string literal"))
+        problems.append(
+            Diagnostic(
+                *inner.node_position(args[0]),
+                "an explicit name must be a plain string literal",
+            )
+        )
         return None
     bound = _bind(name, args, node.keywords, inner, problems, (line, col))
     if bound is None:
@@ -161,8 +197,12 @@ def _read_call(
     else:
         for arg in bound:
             if _contains_distribution(arg):
-                problems.append(Diagnostic(*inner.node_position(arg),
-                                           "a distribution can only be nested as a choice option"))
+                problems.append(
+                    Diagnostic(
+                        *inner.node_position(arg),
+                        "a distribution can only be nested as a choice option",
+                    )
+                )
         dist.names = _free_names(bound)
         _check_values(dist, bound, inner, problems)
     return dist
@@ -171,13 +211,25 @@ def _read_call(
 def _bind(name, args, keywords, inner, problems, at) -> list[ast.expr] | None:
     params = SIGNATURES[name]
     usage = f"{name}({', '.join(params)})"
-    if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in keywords):
-        problems.append(Diagnostic(*at, f"{name}() arguments must be written out, not unpacked with * or **"))
+    if any(isinstance(a, ast.Starred) for a in args) or any(
+        k.arg is None for k in keywords
+    ):
+        problems.append(
+            Diagnostic(
+                *at,
+                f"{name}() arguments must be written out, not unpacked with * or **",
+            )
+        )
         return None
     bound: dict[str, ast.expr] = dict(zip(params, args))
     if len(args) > len(params):
-        problems.append(Diagnostic(*at, f"{name}() takes at most {len(params)} arguments, got {len(args)}",
-                                   f"usage: {usage}"))
+        problems.append(
+            Diagnostic(
+                *at,
+                f"{name}() takes at most {len(params)} arguments, got {len(args)}",
+                f"usage: {usage}",
+            )
+        )
         return None
     for kw in keywords:
         key = kw.arg
@@ -185,42 +237,72 @@ def _bind(name, args, keywords, inner, problems, at) -> list[ast.expr] | None:
             # hp.randint(label, upper): alone, `upper` fills the first slot.
             key = "high" if args else "low"
         if key not in params:
-            problems.append(Diagnostic(*inner.node_position(kw),
-                                       f"{name}() has no parameter '{kw.arg}'", f"usage: {usage}"))
+            problems.append(
+                Diagnostic(
+                    *inner.node_position(kw),
+                    f"{name}() has no parameter '{kw.arg}'",
+                    f"usage: {usage}",
+                )
+            )
             return None
         if key in bound:
-            problems.append(Diagnostic(*inner.node_position(kw),
-                                       f"{name}() got '{kw.arg}' twice"))
+            problems.append(
+                Diagnostic(*inner.node_position(kw), f"{name}() got '{kw.arg}' twice")
+            )
             return None
         bound[key] = kw.value
     given = [p for p in params if p in bound]
     if len(given) < REQUIRED[name] or given != list(params[: len(given)]):
-        missing = [p for p in params[: max(REQUIRED[name], len(given))] if p not in bound]
-        problems.append(Diagnostic(*at, f"{name}() is missing argument {', '.join(repr(m) for m in missing)}",
-                                   f"usage: {usage}"))
+        missing = [
+            p for p in params[: max(REQUIRED[name], len(given))] if p not in bound
+        ]
+        problems.append(
+            Diagnostic(
+                *at,
+                f"{name}() is missing argument {', '.join(repr(m) for m in missing)}",
+                f"usage: {usage}",
+            )
+        )
         return None
     return [bound[p] for p in given]
 
 
-def _read_options(dist: Distribution, container: ast.expr, inner: _InnerText, problems) -> None:
+def _read_options(
+    dist: Distribution, container: ast.expr, inner: _InnerText, problems
+) -> None:
     if not isinstance(container, (ast.List, ast.Tuple)):
         if _contains_distribution(container):
-            problems.append(Diagnostic(*inner.node_position(container),
-                                       "nested distributions need a literal list of options"))
+            problems.append(
+                Diagnostic(
+                    *inner.node_position(container),
+                    "nested distributions need a literal list of options",
+                )
+            )
         dist.options_text = inner.segment(container)
         dist.names = _free_names([container])
         return
     if not container.elts:
-        problems.append(Diagnostic(*inner.node_position(container), f"{dist.dist}() needs at least one option"))
+        problems.append(
+            Diagnostic(
+                *inner.node_position(container),
+                f"{dist.dist}() needs at least one option",
+            )
+        )
         return
     options: list[Option] = []
     probabilities: list[float] = []
     for elt in container.elts:
         probability = None
         if dist.dist == "pchoice":
-            if not (isinstance(elt, ast.Tuple) and len(elt.elts) == 2) or isinstance(elt.elts[0], ast.Starred):
-                problems.append(Diagnostic(*inner.node_position(elt),
-                                           "pchoice() options are (probability, option) pairs"))
+            if not (isinstance(elt, ast.Tuple) and len(elt.elts) == 2) or isinstance(
+                elt.elts[0], ast.Starred
+            ):
+                problems.append(
+                    Diagnostic(
+                        *inner.node_position(elt),
+                        "pchoice() options are (probability, option) pairs",
+                    )
+                )
                 continue
             p_node, elt = elt.elts
             probability = inner.segment(p_node)
@@ -230,9 +312,13 @@ def _read_options(dist: Distribution, container: ast.expr, inner: _InnerText, pr
                 probabilities.append(float(value))
         if isinstance(elt, ast.Starred):
             # The options are sampled one by one; an unpacked iterable has no count to sample from.
-            problems.append(Diagnostic(*inner.node_position(elt),
-                                       f"{dist.dist}() options must be written out, not unpacked with *",
-                                       "list each option, or pass the whole list without brackets: choice(OPTIONS)"))
+            problems.append(
+                Diagnostic(
+                    *inner.node_position(elt),
+                    f"{dist.dist}() options must be written out, not unpacked with *",
+                    "list each option, or pass the whole list without brackets: choice(OPTIONS)",
+                )
+            )
             continue
         options.append(_read_option(elt, inner, problems, dist))
         options[-1].probability = probability
@@ -240,26 +326,51 @@ def _read_options(dist: Distribution, container: ast.expr, inner: _InnerText, pr
     kinds = {o.kind for o in options}
     if "object" in kinds and "nested" in kinds:
         nested = next(o for o in options if o.kind == "nested")
-        problems.append(Diagnostic(nested.nested.line, nested.nested.column,
-                                   "a nested distribution cannot share a choice with object options",
-                                   "give the object option its own handle"))
-    if probabilities and len(probabilities) == len(options) and not math.isclose(sum(probabilities), 1.0, abs_tol=1e-6):
-        problems.append(Diagnostic(dist.line, dist.column,
-                                   f"pchoice() probabilities sum to {sum(probabilities):g}, not 1"))
+        problems.append(
+            Diagnostic(
+                nested.nested.line,
+                nested.nested.column,
+                "a nested distribution cannot share a choice with object options",
+                "give the object option its own handle",
+            )
+        )
+    if (
+        probabilities
+        and len(probabilities) == len(options)
+        and not math.isclose(sum(probabilities), 1.0, abs_tol=1e-6)
+    ):
+        problems.append(
+            Diagnostic(
+                dist.line,
+                dist.column,
+                f"pchoice() probabilities sum to {sum(probabilities):g}, not 1",
+            )
+        )
 
 
-def _read_option(elt: ast.expr, inner: _InnerText, problems, parent: Distribution) -> Option:
+def _read_option(
+    elt: ast.expr, inner: _InnerText, problems, parent: Distribution
+) -> Option:
     text = inner.segment(elt)
-    if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id in SIGNATURES:
+    if (
+        isinstance(elt, ast.Call)
+        and isinstance(elt.func, ast.Name)
+        and elt.func.id in SIGNATURES
+    ):
         nested = _read_call(elt, inner, problems, inner.node_position(elt))
         if nested is not None:
             parent.names |= nested.names | {n for d in nested.nested for n in d.names}
             if nested.is_object_choice:
                 # Only a handle's own choice is rebuilt in the trial; a nested one would
                 # hand the model the option's source text instead of the object.
-                problems.append(Diagnostic(nested.line, nested.column,
-                                           "object options cannot stand in a nested choice",
-                                           "give the object choice its own handle"))
+                problems.append(
+                    Diagnostic(
+                        nested.line,
+                        nested.column,
+                        "object options cannot stand in a nested choice",
+                        "give the object choice its own handle",
+                    )
+                )
         return Option(text, "nested", nested)
     if _is_nested_handle(elt):
         _read_call(elt, inner, problems, inner.node_position(elt))
@@ -270,14 +381,20 @@ def _read_option(elt: ast.expr, inner: _InnerText, problems, parent: Distributio
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         pass
     if _contains_distribution(elt):
-        problems.append(Diagnostic(*inner.node_position(elt),
-                                   "a distribution inside an object option is not supported",
-                                   "give it its own handle in the model function"))
+        problems.append(
+            Diagnostic(
+                *inner.node_position(elt),
+                "a distribution inside an object option is not supported",
+                "give it its own handle in the model function",
+            )
+        )
     parent.option_names |= _free_names([elt])
     return Option(text, "object")
 
 
-def _check_values(dist: Distribution, bound: list[ast.expr], inner: _InnerText, problems) -> None:
+def _check_values(
+    dist: Distribution, bound: list[ast.expr], inner: _InnerText, problems
+) -> None:
     values = [_literal(a) for a in bound]
     params = SIGNATURES[dist.dist]
     named = dict(zip(params, values))
@@ -286,17 +403,41 @@ def _check_values(dist: Distribution, bound: list[ast.expr], inner: _InnerText, 
         low, high = 0, named.get("low")
     if _is_number(low) and _is_number(high) and not low < high:
         what = "upper" if dist.dist == "randint" and len(bound) == 1 else "low"
-        problems.append(Diagnostic(dist.line, dist.column, f"{dist.dist}(): {what} bound must be less than high, got {low!r} and {high!r}"
-                                   if what == "low" else f"randint(): upper must be positive, got {high!r}"))
+        problems.append(
+            Diagnostic(
+                dist.line,
+                dist.column,
+                (
+                    f"{dist.dist}(): {what} bound must be less than high, got {low!r} and {high!r}"
+                    if what == "low"
+                    else f"randint(): upper must be positive, got {high!r}"
+                ),
+            )
+        )
     for param in ("q", "sigma"):
         if _is_number(named.get(param)) and named[param] <= 0:
-            problems.append(Diagnostic(dist.line, dist.column, f"{dist.dist}(): {param} must be positive, got {named[param]!r}"))
-    if dist.dist in ("loguniform", "qloguniform") and _is_number(low) and _is_number(high) and 0 < low < high <= 1:
-        problems.append(Diagnostic(
-            dist.line, dist.column,
-            f"{dist.dist}() bounds are exponents: this samples between e^{low:g} and e^{high:g}",
-            f"for values between {low:g} and {high:g} write {dist.dist}(math.log({low:g}), math.log({high:g}))",
-            severity="warning"))
+            problems.append(
+                Diagnostic(
+                    dist.line,
+                    dist.column,
+                    f"{dist.dist}(): {param} must be positive, got {named[param]!r}",
+                )
+            )
+    if (
+        dist.dist in ("loguniform", "qloguniform")
+        and _is_number(low)
+        and _is_number(high)
+        and 0 < low < high <= 1
+    ):
+        problems.append(
+            Diagnostic(
+                dist.line,
+                dist.column,
+                f"{dist.dist}() bounds are exponents: this samples between e^{low:g} and e^{high:g}",
+                f"for values between {low:g} and {high:g} write {dist.dist}(math.log({low:g}), math.log({high:g}))",
+                severity="warning",
+            )
+        )
 
 
 def _literal(node: ast.expr):
@@ -311,12 +452,18 @@ def _is_number(value) -> bool:
 
 
 def _is_nested_handle(node: ast.expr) -> bool:
-    return isinstance(node, ast.Set) and len(node.elts) == 1 and isinstance(node.elts[0], ast.Set)
+    return (
+        isinstance(node, ast.Set)
+        and len(node.elts) == 1
+        and isinstance(node.elts[0], ast.Set)
+    )
 
 
 def _contains_distribution(node: ast.expr) -> bool:
     return any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in SIGNATURES
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Name)
+        and n.func.id in SIGNATURES
         for n in ast.walk(node)
     ) or any(_is_nested_handle(n) for n in ast.walk(node) if isinstance(n, ast.Set))
 

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .diagnostics import CompileError, Diagnostic, error
-from .source import split_lines
+from ..diagnostics import CompileError, Diagnostic, error
+from ..text.lines import split_lines
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {v: k for k, v in OPENERS.items()}
@@ -131,7 +131,9 @@ def scan(text: str) -> list[Handle]:
             glued = _glued_to(tokens, i, handles)
             if glued is not None:
                 problems.append(glued_error(start, inner, *glued))
-            handles.append(Handle(len(handles), start, end, inner, inner_start, placeholders))
+            handles.append(
+                Handle(len(handles), start, end, inner, inner_start, placeholders)
+            )
             i = end_index
         i += 1
     if problems:
@@ -153,7 +155,9 @@ def _previous(tokens: list[tokenize.TokenInfo], i: int) -> int | None:
     return j
 
 
-def _glued_to(tokens: list[tokenize.TokenInfo], i: int, handles: list[Handle]) -> tuple[str, str] | None:
+def _glued_to(
+    tokens: list[tokenize.TokenInfo], i: int, handles: list[Handle]
+) -> tuple[str, str] | None:
     """(what, text) of the operand the handle at tokens[i] follows, or None.
 
     Python reads an operand followed by `(` as a call, so a placeholder there
@@ -171,8 +175,14 @@ def _glued_to(tokens: list[tokenize.TokenInfo], i: int, handles: list[Handle]) -
         if prev.string in _STATEMENT_SOFT_KEYWORDS and _previous(tokens, j) is None:
             return None
         return "name", prev.string
-    if prev.type == token.NUMBER or prev.type == token.STRING or prev.type == _FSTRING_END:
-        return "value", prev.string if len(prev.string) <= 20 else prev.string[:17] + "..."
+    if (
+        prev.type == token.NUMBER
+        or prev.type == token.STRING
+        or prev.type == _FSTRING_END
+    ):
+        return "value", (
+            prev.string if len(prev.string) <= 20 else prev.string[:17] + "..."
+        )
     if prev.type == token.OP and (prev.string in CLOSERS or prev.string == "..."):
         if handles and prev.end == handles[-1].end:
             return "handle", ""
@@ -186,13 +196,25 @@ def glued_error(start: tuple[int, int], inner: str, what: str, text: str) -> Dia
     shown = " ".join(inner.split())
     shown = shown if len(shown) <= 40 else "..."
     if what == "handle":
-        return Diagnostic(line, col, "a handle cannot follow another handle directly",
-                          "put an operator or a comma between them")
+        return Diagnostic(
+            line,
+            col,
+            "a handle cannot follow another handle directly",
+            "put an operator or a comma between them",
+        )
     if what == "name":
-        return Diagnostic(line, col, f"a handle cannot follow '{text}' directly: Python would call {text}",
-                          f"did you mean {text}({{{{{shown}}}}})? Otherwise put an operator or a comma between them")
-    return Diagnostic(line, col, f"a handle cannot follow '{text}' directly",
-                      "put an operator or a comma between them")
+        return Diagnostic(
+            line,
+            col,
+            f"a handle cannot follow '{text}' directly: Python would call {text}",
+            f"did you mean {text}({{{{{shown}}}}})? Otherwise put an operator or a comma between them",
+        )
+    return Diagnostic(
+        line,
+        col,
+        f"a handle cannot follow '{text}' directly",
+        "put an operator or a comma between them",
+    )
 
 
 def _tokenize(text: str) -> list[tokenize.TokenInfo]:
@@ -212,23 +234,35 @@ def _tokenize(text: str) -> list[tokenize.TokenInfo]:
             opener = stack[-1]
             index = tokens.index(opener)
             if index > 0 and _is_double(tokens, index - 1, "{"):
-                opener = tokens[index - 1]  # point at a handle's first brace, not its second
-            what = "handle '{{'" if _opens_handle(tokens, opener) else f"'{opener.string}'"
-            raise error(opener.start[0], opener.start[1] + 1, f"{what} was never closed") from None
+                opener = tokens[
+                    index - 1
+                ]  # point at a handle's first brace, not its second
+            what = (
+                "handle '{{'" if _opens_handle(tokens, opener) else f"'{opener.string}'"
+            )
+            raise error(
+                opener.start[0], opener.start[1] + 1, f"{what} was never closed"
+            ) from None
         line = exc.args[1][0] if len(exc.args) > 1 else 1
         raise error(line, 1, f"cannot tokenize: {exc.args[0]}") from None
-    except SyntaxError as exc:  # IndentationError, and tokenizer errors on newer Pythons
+    except (
+        SyntaxError
+    ) as exc:  # IndentationError, and tokenizer errors on newer Pythons
         raise error(exc.lineno or 1, exc.offset or 1, exc.msg) from None
     return tokens
 
 
 def _mismatch(
-    tokens: list[tokenize.TokenInfo], stack: list[tokenize.TokenInfo], closer: tokenize.TokenInfo
+    tokens: list[tokenize.TokenInfo],
+    stack: list[tokenize.TokenInfo],
+    closer: tokenize.TokenInfo,
 ) -> CompileError:
     """The error for a closing bracket that does not close the innermost open one."""
     where = f"line {closer.start[0]} column {closer.start[1] + 1}"
     if not stack:
-        return error(closer.start[0], closer.start[1] + 1, f"unmatched '{closer.string}'")
+        return error(
+            closer.start[0], closer.start[1] + 1, f"unmatched '{closer.string}'"
+        )
     opener = stack[-1]
     index = len(tokens) - 1 - tokens[::-1].index(opener)
     if index > 0 and _is_double(tokens, index - 1, "{"):
@@ -236,16 +270,25 @@ def _mismatch(
     if _opens_handle(tokens, opener) and opener.start[0] != closer.start[0]:
         # A handle left open (say by a '#' inside it) swallows the lines after it:
         # the handle is where to look, not the bracket lines later.
-        return error(opener.start[0], opener.start[1] + 1,
-                     f"handle '{{{{' is not closed before the '{closer.string}' at {where}")
+        return error(
+            opener.start[0],
+            opener.start[1] + 1,
+            f"handle '{{{{' is not closed before the '{closer.string}' at {where}",
+        )
     what = "handle '{{'" if _opens_handle(tokens, opener) else f"'{opener.string}'"
-    return error(closer.start[0], closer.start[1] + 1, f"unmatched '{closer.string}'",
-                 f"it does not close the {what} at line {opener.start[0]} column {opener.start[1] + 1}")
+    return error(
+        closer.start[0],
+        closer.start[1] + 1,
+        f"unmatched '{closer.string}'",
+        f"it does not close the {what} at line {opener.start[0]} column {opener.start[1] + 1}",
+    )
 
 
 def _opens_handle(tokens: list[tokenize.TokenInfo], opener: tokenize.TokenInfo) -> bool:
     index = tokens.index(opener)
-    return _is_double(tokens, index, "{") or (index > 0 and _is_double(tokens, index - 1, "{"))
+    return _is_double(tokens, index, "{") or (
+        index > 0 and _is_double(tokens, index - 1, "{")
+    )
 
 
 def _is_double(tokens: list[tokenize.TokenInfo], i: int, char: str) -> bool:
@@ -331,7 +374,9 @@ def restore_column(handles: list[Handle], line: int, column: int) -> int:
     return column
 
 
-def fill(text: str, replacements: Mapping[int, str], placeholders: Placeholders | None = None) -> str:
+def fill(
+    text: str, replacements: Mapping[int, str], placeholders: Placeholders | None = None
+) -> str:
     """Put expressions where the placeholders stand in a piece of substituted text.
 
     `replacements` maps handle index to a Python expression. Each expression is
@@ -363,9 +408,13 @@ def as_operand(expression: str) -> str:
         node = ast.parse(stripped, mode="eval").body
     except SyntaxError:
         return f"({expression})"
-    if isinstance(node, (ast.Name, ast.Subscript, ast.Call, ast.Attribute)) and not _starts_with_number(node):
+    if isinstance(
+        node, (ast.Name, ast.Subscript, ast.Call, ast.Attribute)
+    ) and not _starts_with_number(node):
         return stripped
-    if isinstance(node, (ast.List, ast.ListComp, ast.Dict, ast.DictComp, ast.Set, ast.SetComp)):
+    if isinstance(
+        node, (ast.List, ast.ListComp, ast.Dict, ast.DictComp, ast.Set, ast.SetComp)
+    ):
         return stripped
     if stripped.startswith("(") and stripped.endswith(")") and _parses(stripped[1:-1]):
         return stripped  # one pair of parentheses around the whole expression

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import tokenize
 from dataclasses import dataclass
 
-from .diagnostics import Diagnostic, error
-
-_LINE_END = re.compile(r"(\r\n|\r|\n)")
+from ..diagnostics import Diagnostic, error
+from ..text.lines import split_lines
 
 
 @dataclass(frozen=True)
@@ -31,14 +29,14 @@ class Source:
 
     def render(self, diagnostic: Diagnostic) -> str:
         """The diagnostic as the user reads it: against the file, or a notebook's cell."""
-        from .notebook import render_located
+        from ..text.notebook import render_located
 
         return render_located(self.path, self.lines, self.cells, diagnostic)
 
     def location(self, line: int, column: int) -> str:
         """`LINE:COL`, or `cell_N:LINE:COL` in a notebook."""
         if self.cells:
-            from .notebook import label, locate
+            from ..text.notebook import label, locate
 
             cell, moved = locate(self.cells, Diagnostic(line, column, ""))
             if cell is not None:
@@ -46,35 +44,17 @@ class Source:
         return f"{line}:{column}"
 
 
-def split_lines(text: str, keepends: bool = False) -> list[str]:
-    """Split at \\n, \\r\\n and \\r only, as Python's tokenizer counts lines.
-
-    str.splitlines() also splits at form feed, \\v, \\x1c-\\x1e, U+0085, U+2028
-    and U+2029, which may stand in comments and strings; every later line
-    number would then be off.
-    """
-    lines = _LINE_END.split(text)
-    # re.split with a group alternates text and separators: [text, sep, text, ...].
-    parts = lines[0::2]
-    ends = lines[1::2] + [""]
-    if keepends:
-        out = [part + end for part, end in zip(parts, ends)]
-    else:
-        out = list(parts)
-    if out and out[-1] == "":
-        out.pop()  # like splitlines: no empty line after a final line break
-    return out
-
-
 def read_source(path: str, data: bytes) -> Source:
     """Decode `data` read from `path`; notebooks become their code cells."""
     digest = hashlib.sha256(data).hexdigest()
     if not data.strip():
-        raise error(1, 1, "the model file is empty", "write a data() and a model function")
+        raise error(
+            1, 1, "the model file is empty", "write a data() and a model function"
+        )
     if b"\x00" in data:
         raise error(1, 1, "the model file is binary, not Python source")
     if path.endswith(".ipynb"):
-        from .notebook import read_notebook
+        from ..text.notebook import read_notebook
 
         text, cells, notes = read_notebook(data)
         return Source(path, text, digest, cells, notes)
@@ -90,7 +70,9 @@ def _decode(data: bytes) -> str:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         line, column = _byte_position(data, getattr(exc, "start", 0))
-        raise error(line, column, f"the model file is not valid {encoding} text") from None
+        raise error(
+            line, column, f"the model file is not valid {encoding} text"
+        ) from None
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 

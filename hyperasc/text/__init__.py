@@ -1,0 +1,1 @@
+"""Text shared by every product: line splitting and notebooks."""
