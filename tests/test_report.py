@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hyperasc.report import render as report
+from hyperasc.report import plots
+from hyperasc.report.run import read_run
 from hyperasc.report import ReportError, write_report
 
 from helpers import ROOT
@@ -311,12 +312,12 @@ def test_html_is_self_contained_and_embeds_every_plot(full_report):
 
 def test_log_axis_and_choice_categories(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(report, "_png", lambda fig: figures.append(fig) or b"")
-    run = report.read_run(make_run(tmp_path / "run", standard_trials()))
-    mpl = report._matplotlib()
+    monkeypatch.setattr(plots, "_png", lambda fig: figures.append(fig) or b"")
+    run = read_run(make_run(tmp_path / "run", standard_trials()))
+    mpl = plots._matplotlib()
     by_name = {}
     for name in run.param_names:
-        report.plot_param(run, name, f"{name}.png", mpl)
+        plots.plot_param(run, name, f"{name}.png", mpl)
         by_name[name] = figures[-1].axes[0]
     assert by_name["lr"].get_xscale() == "log"
     assert by_name["Dropout"].get_xscale() == "linear"
@@ -670,9 +671,9 @@ def test_pruned_trials_are_counted_drawn_apart_and_their_saved_epochs_reported(
         pruned_trial(6, 3),
     ]
     run_dir = make_run(tmp_path / "run", trials)
-    run = report.read_run(run_dir)
+    run = read_run(run_dir)
     assert [t.tid for t in run.trials if t.pruned] == [5, 6]
-    assert report.epochs_saved(run) == (2, (10 - 1) + (10 - 3))
+    assert plots.epochs_saved(run) == (2, (10 - 1) + (10 - 3))
     write_report(run_dir, fmt="all")
     html = (run_dir / "report" / "report.html").read_text()
     assert "5 ok, 2 pruned, 0 failed." in html
@@ -687,5 +688,5 @@ def test_pruned_trials_are_counted_drawn_apart_and_their_saved_epochs_reported(
 
 
 def test_a_run_without_pruning_reports_no_saved_epochs(tmp_path):
-    run = report.read_run(make_run(tmp_path / "run", standard_trials()))
-    assert report.epochs_saved(run) is None
+    run = read_run(make_run(tmp_path / "run", standard_trials()))
+    assert plots.epochs_saved(run) is None
