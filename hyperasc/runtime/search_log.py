@@ -101,7 +101,7 @@ class SearchLog:
             "history": result.get("history", []),
         }
         if ok and result.get("pruned"):
-            # Its loss only ranks it for the algorithm (pruning.pruned_loss).
+            # Its loss only ranks it for the algorithm (pruning_rules.pruned_loss).
             record.update(status="pruned", loss=None)
         for key in ("device", "pruned", "epochs", "curve", "prune_metric"):
             if key in result:

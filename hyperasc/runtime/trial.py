@@ -9,7 +9,7 @@ import traceback
 from hyperopt import STATUS_FAIL, STATUS_OK
 
 from .processes import ForkedWorker
-from .pruning import TrialPruned, add_callback
+from .keras_callback import TrialPruned, add_callback
 from .seeding import seed_everything, trial_seed
 from .values import jsonable
 
@@ -24,7 +24,7 @@ class TrialScope:
     - saves the model when it beats the best loss, then lets it go, and
       clears the Keras session so memory does not grow across trials;
     - with --prune, reports each epoch to the pruning rule, and ends a
-      hopeless trial: fit() stops and raises TrialPruned (see pruning.py).
+      hopeless trial: fit() stops and raises TrialPruned (see keras_callback.py).
     """
 
     run = None  # receives best_model.keras: a RunDirectory, or a worker's stand-in

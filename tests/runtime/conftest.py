@@ -7,6 +7,8 @@ import gc
 import pytest
 from hyperopt import hp
 
+from hyperasc.runtime.curve_stores import FileCurveStore
+from hyperasc.runtime.pruning_rules import COMPLETE
 from hyperasc.runtime.trial import TrialScope
 
 # The parameter table the compiler writes for
@@ -136,3 +138,42 @@ def rand_search(trials, max_evals: int, seed: int = 0, fn=None, early_stop_fn=No
         early_stop_fn=early_stop_fn,
     )
     return trials
+
+
+# Pruning: five completed trials. Their best values so far, step by step, have the
+# medians 1.0, 0.85, 0.65, 0.55, 0.45 at steps 1..5.
+COMPLETED = {
+    0: [1.0, 0.8, 0.6, 0.5, 0.4],
+    1: [1.1, 0.9, 0.7, 0.6, 0.5],
+    2: [0.9, 0.7, 0.5, 0.4, 0.3],
+    3: [1.2, 1.0, 0.8, 0.7, 0.6],
+    4: [1.0, 0.85, 0.65, 0.55, 0.45],
+}
+
+
+def completed_store(tmp_path, curves=COMPLETED):
+    """A curve store in tmp_path that holds `curves` as completed trials."""
+    store = FileCurveStore(str(tmp_path / "curves.jsonl"))
+    for tid, curve in curves.items():
+        for step, value in enumerate(curve, start=1):
+            store.append(tid, step, value)
+        store.finished(tid, COMPLETE)
+    return store
+
+
+def digits_model(keras, learning_rate):
+    """A small classifier of the digits data set; a high learning rate diverges."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.layers.Input((64,)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
