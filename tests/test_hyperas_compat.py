@@ -505,7 +505,7 @@ def test_ipython_lines_inside_strings_are_python_and_upgrade_masks_the_same_line
     tmp_path,
 ):
     from hyperasc.text.notebook import ipython_kinds
-    from hyperasc.upgrade.rules import _mask_ipython
+    from hyperasc.upgrade.files import mask_ipython as _mask_ipython
 
     cell = [
         'doc = """Is it?',

@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hyperasc.compile.scanner import scan, substitute
-from hyperasc.upgrade.rules import apply, compile_note, find, upgrade_file, upgrade_text
+from hyperasc.upgrade import compile_note, find, upgrade_file, upgrade_text
+from hyperasc.upgrade.core import apply
 
 from helpers import invoke
 
@@ -750,7 +751,7 @@ def test_compile_note_is_fast():
 
 
 def test_apply_refuses_overlapping_edits():
-    from hyperasc.upgrade.rules import Change, Edit
+    from hyperasc.upgrade.core import Change, Edit
 
     changes = [
         Change("a", 1, 1, (Edit(0, 3, "x"),), ""),

@@ -1,0 +1,336 @@
+"""What every family sees: the parsed file, its tokens, where handles are, and
+what each name means where it is used. Families ask the context for spans and
+turn them into Changes and Findings; they never touch the text themselves.
+"""
+
+from __future__ import annotations
+
+import ast
+import tokenize
+from bisect import bisect_left
+from functools import cached_property
+
+from ..compile.scanner import Handle
+from .core import Change, Edit, Finding, Positions, Token, tokens
+from .names import CATEGORICAL_LOSSES, canonical, known
+from .scope import Binding, Scopes
+
+Item = Change | Finding
+
+
+class Context:
+    def __init__(
+        self,
+        text: str,
+        tree: ast.Module,
+        positions: Positions,
+        handles: list[Handle],
+        outer: Context | None = None,
+        scopes: Scopes | None = None,
+    ):
+        self.text = text
+        self.tree = tree
+        self.pos = positions
+        self.handles = handles
+        self.outer = outer  # set for a handle's inside: the file's own context
+        starts = positions.starts
+        self.handle_spans = [
+            (starts[h.start[0] - 1] + h.start[1], starts[h.end[0] - 1] + h.end[1])
+            for h in handles
+        ]
+        self.nodes = list(ast.walk(tree))  # one walk; every family reuses it
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.by_type: dict[type, list[ast.AST]] = {}
+        for node in self.nodes:
+            self.by_type.setdefault(type(node), []).append(node)
+            for child in ast.iter_child_nodes(node):
+                self.parents[child] = node
+        self.scopes = scopes or Scopes(tree)
+        self._tokens: list[Token] | None = None
+        self._token_starts: list[int] = []
+
+    def of(self, *kinds: type) -> list:
+        """The nodes of these types, in walk order."""
+        if len(kinds) == 1:
+            return self.by_type.get(kinds[0], [])
+        return [n for n in self.nodes if isinstance(n, kinds)]
+
+    # -- what the whole file says (a handle's inside asks its file) --
+
+    @cached_property
+    def compiles(self) -> list[ast.Call]:
+        if self.outer is not None:
+            return self.outer.compiles
+        return [
+            n
+            for n in self.of(ast.Call)
+            if isinstance(n.func, ast.Attribute) and n.func.attr == "compile"
+        ]
+
+    @cached_property
+    def metric_key(self) -> str | None:
+        """How compile() spells accuracy: Keras 3 names history keys after it.
+
+        "accuracy": Keras 2.2 logged it as 'acc', Keras 3 as 'accuracy', so 'acc' keys
+        need rewriting. "acc": the keys stay 'acc'. None: cannot tell.
+        """
+        spellings = set()
+        for call in self.compiles:
+            metrics = keyword_value(call, "metrics")
+            if metrics is None:
+                continue
+            if not isinstance(metrics, (ast.List, ast.Tuple)):
+                return None
+            for item in metrics.elts:
+                if isinstance(item, ast.Constant) and item.value in ("acc", "accuracy"):
+                    spellings.add(item.value)
+        return spellings.pop() if len(spellings) == 1 else None
+
+    @cached_property
+    def categorical(self) -> bool:
+        """Every compile() uses a categorical cross-entropy loss: outputs are softmax-like."""
+        losses = []
+        for call in self.compiles:
+            loss = keyword_value(call, "loss")
+            if loss is None and len(call.args) >= 2:
+                loss = call.args[1]
+            losses.append(loss)
+        return bool(losses) and all(
+            isinstance(x, ast.Constant) and x.value in CATEGORICAL_LOSSES
+            for x in losses
+        )
+
+    @cached_property
+    def has_metrics(self) -> bool:
+        return any(keyword_value(c, "metrics") is not None for c in self.compiles)
+
+    @cached_property
+    def numpy(self) -> str | None:
+        """The name the file imports numpy as, at the top."""
+        if self.outer is not None:
+            return self.outer.numpy
+        for node in self.tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name == "numpy":
+                        return alias.asname or "numpy"
+        return None
+
+    # -- names --
+
+    def binding(self, node: ast.AST, name: str | None = None) -> Binding | None:
+        return self.scopes.resolve(node, name)
+
+    def means(self, node: ast.AST, name: str, origin: str) -> bool:
+        """`name`, used where `node` is, is the import of `origin` (numpy, say)."""
+        found = self.binding(node, name)
+        if found is None:
+            return (
+                name not in self.scopes.own_names()
+                and self.scopes.hoisted(name) == origin
+            )
+        return found.origin == origin
+
+    def qualify(self, node: ast.AST) -> str | None:
+        """The canonical Keras name an expression stands for, via the file's imports; None if not Keras."""
+        dotted = self.dotted(node)
+        return canonical(dotted) if dotted else None
+
+    def dotted(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            found = self.binding(node)
+            if found is not None:
+                return found.origin  # None for the file's own names
+            if node.id in self.scopes.own_names():
+                return (
+                    None  # bound somewhere we cannot see from here: not ours to judge
+                )
+            hoisted = self.scopes.hoisted(node.id)
+            if hoisted is not None:
+                return hoisted
+            for star in self.scopes.stars():
+                candidate = canonical(f"{star}.{node.id}")
+                if candidate and known(candidate):
+                    return candidate
+            return None
+        if isinstance(node, ast.Attribute):
+            base = self.dotted(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    # -- positions --
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return (
+            self.pos.offset(node.lineno, node.col_offset),
+            self.pos.offset(node.end_lineno, node.end_col_offset, end=True),
+        )
+
+    def start(self, node: ast.AST) -> int:
+        return self.pos.offset(node.lineno, node.col_offset)
+
+    def source(self, node: ast.AST) -> str:
+        start, end = self.span(node)
+        return self.text[start:end]
+
+    def name_span(self, node: ast.expr) -> tuple[int, int]:
+        """The span of a Name, or of an Attribute's last name."""
+        start, end = self.span(node)
+        if isinstance(node, ast.Attribute):
+            return end - len(node.attr), end
+        return start, end
+
+    def has_handle(self, start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in self.handle_spans)
+
+    def in_handle(self, node: ast.AST) -> bool:
+        start, end = self.span(node)
+        return self.has_handle(start, end)
+
+    # -- making items --
+
+    def change(self, rule: str, at: int, edits: list[Edit], description: str) -> Item:
+        if any(self.has_handle(e.start, e.end) and e.end > e.start for e in edits):
+            return self.warn(
+                rule,
+                at,
+                f"{description}: not rewritten, a handle is in the way",
+                "change it by hand",
+            )
+        line, column = self.pos.line_column(at)
+        return Change(rule, line, column, tuple(edits), description)
+
+    def warn(self, rule: str, at: int, message: str, hint: str | None = None) -> Item:
+        line, column = self.pos.line_column(at)
+        return Finding(rule, line, column, message, hint)
+
+    def rename_keyword(
+        self, keyword: ast.keyword, new: str, rule: str | None = None
+    ) -> list[Item]:
+        start = self.start(keyword)
+        if self.text[start : start + len(keyword.arg)] != keyword.arg:
+            return []  # not where we expect it; never guess
+        return [
+            self.change(
+                rule or f"{keyword.arg}=",
+                start,
+                [Edit(start, start + len(keyword.arg), new)],
+                f"{keyword.arg}= -> {new}=",
+            )
+        ]
+
+    # -- tokens --
+
+    @property
+    def tokens(self) -> list[Token]:
+        """The original text's tokens, made only when an edit needs commas or keywords."""
+        if self._tokens is None:
+            self._tokens = tokens(self.text)
+            self._token_starts = [t.start for t in self._tokens]
+        return self._tokens
+
+    def token_at(self, offset: int) -> int:
+        """The index of the first token that starts at or after offset."""
+        return bisect_left(self.tokens and self._token_starts, offset)
+
+    def next_token(self, offset: int) -> Token | None:
+        """The first significant token starting at or after offset."""
+        for tok in self.tokens[self.token_at(offset) :]:
+            if tok.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE):
+                return tok
+        return None
+
+    def previous_token(self, offset: int) -> Token | None:
+        for tok in reversed(self.tokens[: self.token_at(offset)]):
+            if tok.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE):
+                return tok
+        return None
+
+    def comment_between(self, start: int, end: int) -> bool:
+        return any(
+            t.type == tokenize.COMMENT
+            for t in self.tokens[self.token_at(start) : self.token_at(end)]
+        )
+
+    def call_items(self, call: ast.Call) -> list[ast.AST]:
+        return sorted(
+            [*call.args, *call.keywords], key=lambda n: (n.lineno, n.col_offset)
+        )
+
+    def delete_items(
+        self, items: list[tuple[int, int]], doomed: set[int]
+    ) -> list[Edit]:
+        """Edits that remove the items at indexes `doomed` from a comma-separated list.
+
+        Runs of neighbouring items go in one edit, so commas are never removed twice.
+        A comment on a line of its own between items stays.
+        """
+        edits: list[Edit] = []
+        i = 0
+        while i < len(items):
+            if i not in doomed:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(items) and j + 1 in doomed:
+                j += 1
+            start, end = items[i][0], items[j][1]
+            if j + 1 < len(items):  # remove up to the next item: its comma goes along
+                comma = self.next_token(end)
+                nxt = items[j + 1][0]
+                line_end = self.text.find("\n", comma.end) if comma is not None else -1
+                if line_end != -1 and self.comment_between(line_end, nxt):
+                    stop = comma.end  # keep own-line comments
+                    while stop < len(self.text) and self.text[stop] in " \t":
+                        stop += 1
+                    edits.append(Edit(start, stop, ""))
+                else:
+                    edits.append(Edit(start, nxt, ""))
+            elif i > 0:  # the last items: remove the comma before them
+                comma = self.previous_token(start)
+                if (
+                    comma is not None
+                    and comma.string == ","
+                    and not self.comment_between(comma.start, start)
+                ):
+                    edits.append(Edit(comma.start, end, ""))
+                else:
+                    edits.append(Edit(start, end, ""))
+            else:  # everything goes
+                after = self.next_token(end)
+                stop = after.end if after is not None and after.string == "," else end
+                edits.append(Edit(start, stop, ""))
+            i = j + 1
+        return edits
+
+    def drop_arguments(
+        self, call: ast.Call, doomed: list[ast.AST], rule: str, description: str
+    ) -> Item:
+        """One change that removes some of a call's arguments (they share commas)."""
+        items = self.call_items(call)
+        spans = [self.span(i) for i in items]
+        indexes = {items.index(d) for d in doomed}
+        first = min(spans[i][0] for i in indexes)
+        return self.change(rule, first, self.delete_items(spans, indexes), description)
+
+
+def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    return None
+
+
+def keyword(call: ast.Call, name: str) -> ast.keyword | None:
+    for item in call.keywords:
+        if item.arg == name:
+            return item
+    return None
+
+
+def call_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None

@@ -1,0 +1,13 @@
+"""The rule families: one module of this package per kind of Keras 1/2 spelling.
+
+Each module has `find(ctx) -> list[Change | Finding]` over a shared
+`Context` (the parsed file, its tokens, its handles, what each name means
+where it is used). Families never edit text; the engine applies what they
+return. Order does not matter: every edit is at an ast-given position.
+"""
+
+from . import fit, history, imports, layers, optimizers
+
+FAMILIES = [imports, layers, optimizers, fit, history]
+
+__all__ = ["FAMILIES"]

@@ -1,0 +1,173 @@
+"""Imports: Keras 1/2 module paths Keras 3 folded away, np_utils, and names Keras 3 removed.
+
+from keras.layers.core import Dense      ->  from keras.layers import Dense
+keras.layers.core.Dense(...)             ->  keras.layers.Dense(...)
+from keras.utils import np_utils; np_utils.to_categorical(y)
+                                         ->  from keras.utils import to_categorical; to_categorical(y)
+from keras.layers import Merge           ->  warning with the Keras 3 way
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from .context import Context, Item
+from .core import Edit
+from .names import (
+    GONE,
+    LAYER_SUBMODULES,
+    UTILS_SUBMODULES,
+    canonical,
+    collapse,
+    module_rule,
+)
+
+
+def find(ctx: Context) -> list[Item]:
+    out: list[Item] = []
+    for node in ctx.of(ast.ImportFrom):
+        out += _import_from(ctx, node)
+    for node in ctx.of(ast.Import):
+        out += _import(ctx, node)
+    for node in ctx.of(ast.Attribute):
+        out += _submodule_use(ctx, node)
+    return out
+
+
+def _import_from(ctx: Context, node: ast.ImportFrom) -> list[Item]:
+    if node.level or not node.module:
+        return []
+    out: list[Item] = []
+    start, _ = ctx.span(node)
+    new_module = collapse(node.module)
+    module = canonical(node.module)
+    gone = all(canonical(f"{node.module}.{a.name}") in GONE for a in node.names)
+    if new_module != node.module and not gone:  # not a move that leaves it broken
+        first = ctx.next_token(ctx.next_token(start).end)  # after `from`
+        last = first
+        index = ctx.tokens.index(first)
+        while ctx.tokens[index + 1].string != "import":
+            index += 1
+            last = ctx.tokens[index]
+        out.append(
+            ctx.change(
+                module_rule(node.module),
+                first.start,
+                [Edit(first.start, last.end, new_module)],
+                f"{node.module} -> {new_module}",
+            )
+        )
+    if module is None:
+        return out
+    aliases = [a for a in node.names if a.name != "*"]
+    for alias in aliases:
+        full = canonical(f"{module}.{alias.name}")
+        a_start, _ = ctx.span(alias)
+        if full in GONE:
+            out.append(
+                ctx.warn(
+                    alias.name,
+                    a_start,
+                    f"{node.module}.{alias.name} is gone in Keras 3",
+                    GONE[full],
+                )
+            )
+        elif module == "keras.utils" and alias.name == "np_utils":
+            out.append(_np_utils(ctx, node, alias, a_start, len(aliases)))
+    return out
+
+
+def _np_utils(
+    ctx: Context, node: ast.ImportFrom, alias: ast.alias, a_start: int, count: int
+) -> Item:
+    """`from keras.utils import np_utils`: Keras 3 has keras.utils.to_categorical."""
+    local = alias.asname or alias.name
+    origin = f"{node.module}.{alias.name}"
+    uses = [
+        n
+        for n in ctx.of(ast.Name)
+        if n.id == local and isinstance(n.ctx, ast.Load) and ctx.dotted(n) == origin
+    ]
+    attrs = [ctx.parents.get(n) for n in uses]
+    plain = all(
+        isinstance(a, ast.Attribute)
+        and a.value is n
+        and a.attr in ("to_categorical", "normalize")
+        for a, n in zip(attrs, uses)
+    )
+    wanted = sorted({a.attr for a in attrs}) if plain else []
+    # Handles are not in the tree; one that says np_utils needs the name to stay.
+    in_handles = any(
+        re.search(rf"\b{local}\b", ctx.text[s:e]) for s, e in ctx.handle_spans
+    )
+    # The new names must not mean something else where they are used.
+    free = all(ctx.binding(n, w) is None for n in uses for w in wanted) and not (
+        set(wanted) & ctx.scopes.own_names()
+    )
+    if plain and wanted and alias.asname is None and count == 1 and free:
+        if not in_handles:
+            edits = [Edit(a_start, a_start + len(alias.name), ", ".join(wanted))]
+            for attribute in attrs:
+                start, end = ctx.span(attribute)
+                edits.append(Edit(start, end - len(attribute.attr), ""))
+            return ctx.change(
+                "np_utils",
+                a_start,
+                edits,
+                f"np_utils.{wanted[0]} -> keras.utils.{wanted[0]}",
+            )
+    if count == 1 and alias.asname is None:
+        start, end = ctx.span(node)
+        module = node.module[: -len(".utils")]
+        return ctx.change(
+            "np_utils",
+            a_start,
+            [Edit(start, end, f"from {module} import utils as np_utils")],
+            "keras.utils.np_utils -> keras.utils",
+        )
+    return ctx.warn(
+        "np_utils",
+        a_start,
+        "Keras 3 has no keras.utils.np_utils",
+        "import what you use from keras.utils: from keras.utils import to_categorical",
+    )
+
+
+def _import(ctx: Context, node: ast.Import) -> list[Item]:
+    out: list[Item] = []
+    for alias in node.names:
+        new = collapse(alias.name)
+        if new != alias.name:
+            start, _ = ctx.span(alias)
+            out.append(
+                ctx.change(
+                    module_rule(alias.name),
+                    start,
+                    [Edit(start, start + len(alias.name), new)],
+                    f"{alias.name} -> {new}",
+                )
+            )
+    return out
+
+
+def _submodule_use(ctx: Context, node: ast.Attribute) -> list[Item]:
+    """`keras.layers.core.Dense`: the submodule goes."""
+    parent = ctx.parents.get(node)
+    if not (isinstance(parent, ast.Attribute) and parent.value is node):
+        return []
+    base = ctx.qualify(node.value)
+    if (base == "keras.layers" and node.attr in LAYER_SUBMODULES) or (
+        base == "keras.utils" and node.attr in UTILS_SUBMODULES
+    ):
+        _, end = ctx.span(node)
+        _, value_end = ctx.span(node.value)
+        return [
+            ctx.change(
+                f"{base}.{node.attr}",
+                value_end,
+                [Edit(value_end, end, "")],
+                f"{base}.{node.attr} -> {base}",
+            )
+        ]
+    return []
