@@ -14,19 +14,15 @@ import numpy as np
 
 from .algorithm import SeededAlgorithm
 from .errors import RunError
-from .mongo import (
-    ShippedObjective,
-    masked_url,
-    open_database_trials,
-    restarted_driver,
-    run_mongo_workers,
-)
+from .mongo import masked_url, open_database_trials, restarted_driver
+from .mongo_worker import run_mongo_workers
 from .options import parse_args
 from .parallel import LocalTrials, enable_determinism, open_parallel_trials
 from .pruning import count_states, progress_with_counts, search_pruning
 from .run_directory import RunDirectory
 from .script import Script, data_once
 from .search_log import SearchLog
+from .shipping import ShippedObjective
 from .spark import open_spark_trials
 from .trial import TrialScope, forked_trials, run_trial
 from .values import read_points

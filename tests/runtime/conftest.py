@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import gc
+import uuid
 
 import pytest
+import hyperopt
 from hyperopt import hp
 
 from hyperasc.runtime.curve_stores import FileCurveStore
+from hyperasc.runtime.mongo import DatabaseTrials, mongo_connect
 from hyperasc.runtime.pruning_rules import COMPLETE
 from hyperasc.runtime.trial import TrialScope
 
@@ -177,3 +181,35 @@ def digits_model(keras, learning_rate):
         metrics=["accuracy"],
     )
     return model
+
+
+# MongoDB: a fresh database per test, and jobs as the driver and workers leave them.
+@pytest.fixture
+def database(mongo_server):
+    """A fresh database's URL and its MongoJobs handle."""
+    url = mongo_server.url(f"t{uuid.uuid4().hex[:8]}", "jobs")
+    return url, mongo_connect(url, check=True)
+
+
+def trials_for(handle, exp_key, stale_after=60.0) -> DatabaseTrials:
+    """The driver's view of experiment `exp_key`."""
+    return DatabaseTrials(handle, exp_key, stale_after)
+
+
+def running_job(handle, exp_key, tid, owner, age_seconds):
+    """A job that `owner` runs, its heartbeat `age_seconds` old."""
+    refreshed = hyperopt.utils.coarse_utcnow() - datetime.timedelta(seconds=age_seconds)
+    doc = {
+        "exp_key": exp_key,
+        "tid": tid,
+        "state": hyperopt.JOB_STATE_RUNNING,
+        "owner": owner,
+        "refresh_time": refreshed,
+        "book_time": refreshed,
+        "version": 1,
+        "spec": None,
+        "result": {"status": "new"},
+        "misc": {"tid": tid, "cmd": None, "idxs": {}, "vals": {}},
+    }
+    handle.jobs.insert_one(doc)
+    return doc

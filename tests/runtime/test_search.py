@@ -12,7 +12,7 @@ import pytest
 
 from hyperasc.runtime import search as search_module
 from hyperasc.runtime.errors import RunError
-from hyperasc.runtime.mongo import ShippedObjective
+from hyperasc.runtime.shipping import ShippedObjective
 from hyperasc.runtime.search import LocalObjective, Search, run_main
 from hyperasc.runtime.seeding import trial_seed
 
