@@ -21,7 +21,8 @@ from hyperopt import hp
 from hyperopt.exceptions import AllTrialsFailed
 
 from hyperasc.runtime import parallel
-from hyperasc.runtime.parallel import DeviceError, ParallelTrials, Slot
+from hyperasc.runtime.devices import plan_slots
+from hyperasc.runtime.parallel import ParallelTrials
 
 SPACE = {"x": hp.uniform("x", -5, 5), "kind": hp.choice("kind", ["a", "b", "c"])}
 
@@ -66,79 +67,6 @@ def greatest_overlap(results):
         running += step
         most = max(most, running)
     return most
-
-
-# -- slots and devices --------------------------------------------------------
-
-
-def test_one_slot_per_listed_device_pinned_without_memory_growth():
-    slots = parallel.plan_slots(None, ["0", "1", "2", "3"])
-    assert [s.device for s in slots] == ["0", "1", "2", "3"]
-    assert [s.env for s in slots] == [{"CUDA_VISIBLE_DEVICES": d} for d in "0123"]
-
-
-def test_a_device_listed_twice_gets_two_slots_with_memory_growth():
-    slots = parallel.plan_slots(None, ["0", "0", "1"])
-    assert [s.device for s in slots] == ["0", "0", "1"]
-    for slot in slots[:2]:
-        assert slot.env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
-        assert slot.env["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
-    assert slots[2].env == {"CUDA_VISIBLE_DEVICES": "1"}
-
-
-def test_parallel_spreads_slots_over_the_devices_in_turn():
-    slots = parallel.plan_slots(4, ["MIG-a", "MIG-b"])
-    assert [s.device for s in slots] == ["MIG-a", "MIG-b", "MIG-a", "MIG-b"]
-    assert all(s.env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true" for s in slots)
-
-
-def test_parallel_below_the_device_count_is_an_error():
-    with pytest.raises(DeviceError, match="--parallel 1 is less than the 2 devices"):
-        parallel.plan_slots(1, ["0", "1"])
-    with pytest.raises(DeviceError, match="at least 1"):
-        parallel.plan_slots(0, None)
-
-
-def test_unpinned_slots_share_what_is_visible_with_memory_growth():
-    assert parallel.plan_slots(None, None) == [Slot(None, {})]
-    slots = parallel.plan_slots(3, None)
-    assert [s.device for s in slots] == [None] * 3
-    assert all(s.env == parallel.SHARED_DEVICE_ENV for s in slots)
-
-
-def test_parse_devices_takes_indices_and_uuids_without_probing():
-    assert parallel.parse_devices("0, 1,MIG-4f2a") == ["0", "1", "MIG-4f2a"]
-    with pytest.raises(DeviceError, match="expected a list"):
-        parallel.parse_devices("0,,1")
-
-
-def test_all_means_the_visible_devices(monkeypatch):
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,GPU-77")
-    assert parallel.visible_devices() == ["2", "GPU-77"]
-    assert parallel.parse_devices("all") == ["2", "GPU-77"]
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    assert parallel.visible_devices() == []
-    with pytest.raises(DeviceError, match="no GPU is visible"):
-        parallel.parse_devices("all")
-
-
-def test_nvidia_smi_listing_uses_mig_instances_of_mig_gpus():
-    listing = textwrap.dedent("""\
-        GPU 0: NVIDIA H200 (UUID: GPU-aaaa)
-        GPU 1: NVIDIA H200 (UUID: GPU-bbbb)
-          MIG 3g.71gb     Device  0: (UUID: MIG-1111)
-          MIG 3g.71gb     Device  1: (UUID: MIG-2222)
-        GPU 2: NVIDIA H200 (UUID: GPU-cccc)
-        """)
-    found = parallel.parse_nvidia_smi(listing)
-    assert [device for device, _ in found] == ["0", "MIG-1111", "MIG-2222", "2"]
-    assert found[0][1].startswith("NVIDIA H200")
-    assert parallel.parse_nvidia_smi("") == []
-
-
-def test_describe_devices_is_empty_without_nvidia_smi(monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")
-    assert parallel.describe_devices() == []
 
 
 # -- the search ---------------------------------------------------------------
@@ -227,7 +155,7 @@ def test_each_slot_sees_its_own_device_environment():
         }
         return {"loss": 0.0, "status": "ok", "seen": seen}
 
-    slots = parallel.plan_slots(None, ["0", "0", "MIG-9"])
+    slots = plan_slots(None, ["0", "0", "MIG-9"])
     before = dict(os.environ)
     trials = search(ParallelTrials(slots), objective, max_evals=6)
     assert dict(os.environ) == before  # only the children are pinned
@@ -498,7 +426,7 @@ def test_open_parallel_trials_continues_a_resumed_run(tmp_path):
     previous = search(hyperopt.Trials(), lambda p: p["x"] ** 2, max_evals=3)
     run = RunDirectory(str(tmp_path))
     args = Namespace(
-        slots=parallel.plan_slots(2, None),
+        slots=plan_slots(2, None),
         trials_per_process=3,
         seed=7,
         trial_seed=True,
