@@ -11,10 +11,12 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import math
 import re
 from dataclasses import dataclass
 
 from .. import __version__
+from ..runtime import contract
 from .bundle import RUNTIME_NAME, runtime_bundle
 from .templates import template_dir
 from ..diagnostics import CompileError, Diagnostic
@@ -22,7 +24,6 @@ from .discovery import Program
 from .scanner import fill
 from .space import Parameter, Space
 
-DEFAULT_MAX_EVALS = 20
 # Every module-level name the script adds starts with this prefix, or with
 # _hx1_, _hx2_, ... when the model file already spells a name that starts so.
 PREFIX = "_hx"
@@ -112,7 +113,7 @@ def render(
         "version": __version__,
         "source_path": target.source_path,
         "source_path_literal": json.dumps(target.source_path),
-        "source_sha256": sha256,
+        "sha256_line": contract.MODEL_SHA256_LINE + sha256,
         "command": target.command,
         "script_name": target.script_name,
         "future_imports": program.future_imports,
@@ -128,13 +129,9 @@ def render(
             repr(tuple(program.data_locals)) if program.data_locals else None
         ),
         "space_loads_data": space.reads_data_locals,
-        "keep_best": program.keep_best,
         # A model function without parameters (hyperas never passed any) reads data()'s locals.
         "model_takes_data": program.model_takes_data or not program.data,
-        "defaults": {
-            "max_evals": (minimize and minimize.max_evals) or DEFAULT_MAX_EVALS,
-            "algo": (minimize and minimize.algo) or "tpe",
-        },
+        "search_defaults": _search_defaults(program),
         "space_data": [
             (name, program.model.params.index(name)) for name in space.data_names
         ],
@@ -145,7 +142,7 @@ def render(
             }
             for p in space.top_level
         ],
-        "parameter_lines": [_literal(_describe(p, space)) for p in space.parameters],
+        "parameter_lines": [_literal(_record(p, space)) for p in space.parameters],
         "model_function": fill(program.model.text, replacements, program.placeholders),
         "model_name": program.model.name,
     }
@@ -207,17 +204,53 @@ def _option_value(option, parent: Parameter, space: Space, prefix: str) -> str:
     return option.text
 
 
-def _describe(param: Parameter, space: Space) -> dict:
-    """The parameter's line in the script's parameter table (see runtime/values.py)."""
-    record = param.describe()
-    record["parent"] = param.parent
-    record["object"] = param.dist.is_object_choice
-    record["nested"] = {
+def _search_defaults(program: Program) -> list[tuple[str, str]]:
+    """(keyword, literal) of the script's defaults that differ from the runtime's."""
+    minimize = program.minimize
+    given = {
+        "max_evals": minimize.max_evals if minimize else None,
+        "algo": minimize.algo if minimize else None,
+        "keep_best": program.keep_best,
+    }
+    runtime = {
+        "max_evals": contract.DEFAULT_MAX_EVALS,
+        "algo": contract.DEFAULT_ALGO,
+        "keep_best": contract.DEFAULT_KEEP_BEST,
+    }
+    return [
+        (key, _literal(value))
+        for key, value in given.items()
+        if value is not None and value != runtime[key]
+    ]
+
+
+def _record(param: Parameter, space: Space) -> dict:
+    """The parameter's line in the script's parameter table (runtime/contract.py)."""
+    dist = param.dist
+    nested = {
         str(i): next(p.name for p in space.parameters if p.dist is o.nested)
-        for i, o in enumerate(param.dist.options or [])
+        for i, o in enumerate(dist.options or [])
         if o.nested is not None
     }
-    return record
+    values = None
+    if dist.dist in contract.CHOICES:
+        values = [
+            (
+                o.text
+                if o.kind != "literal" or dist.is_object_choice
+                else contract.plain_value(ast.literal_eval(o.text))
+            )
+            for o in dist.options or []
+        ]
+    return contract.parameter(
+        param.name,
+        dist.dist,
+        dist.args,
+        values,
+        param.parent,
+        dist.is_object_choice,
+        nested,
+    )
 
 
 def _literal(value) -> str:
@@ -231,8 +264,18 @@ def _literal(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_literal(v) for v in value) + "]"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return repr(value)  # int, bool, None
+        return _string(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'  # 1e999 in the model file
+    return repr(value)  # int, float, bool, None
+
+
+def _string(text: str) -> str:
+    """A string literal in black's style: double quotes, unless single ones need fewer escapes."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    if '"' in text and "'" not in text:
+        return "'" + quoted[1:-1].replace('\\"', '"') + "'"
+    return quoted
 
 
 def _data_args(text: str | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import io
 import json
 import math
@@ -10,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..runtime.contract import option_values
 from .run import (
     CHOICE_DISTRIBUTIONS,
     LOG_DISTRIBUTIONS,
@@ -128,17 +128,13 @@ def _norm(value: Any) -> str:
 
 
 def _categories(values: list[Any], options: list[Any] | None) -> list[tuple[str, str]]:
-    """(label, normalised key) per declared option in order, then values seen but not declared.
+    """(label, normalised key) per declared option value in order, then values seen but not declared.
 
     Declared options come first so an option no trial has tried still shows up, empty.
     """
     cats: dict[str, str] = {}
-    for text in options or []:
-        try:  # a literal option's value is what trials record; an object option's is its source text
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            value = text
-        cats.setdefault(_norm(value), value if isinstance(value, str) else str(text))
+    for value in options or []:
+        cats.setdefault(_norm(value), value if isinstance(value, str) else _norm(value))
     for v in values:
         cats.setdefault(_norm(v), v if isinstance(v, str) else _norm(v))
     return [(label, key) for key, label in cats.items()]
@@ -155,7 +151,7 @@ def plot_param(run: Run, name: str, filename: str, mpl: Any) -> Plot:
     if not points:
         _empty(ax, "no successful trial sampled this parameter")
     elif dist in CHOICE_DISTRIBUTIONS or not numeric:
-        cats = _categories([v for v, _ in points], spec.get("options"))
+        cats = _categories([v for v, _ in points], option_values(spec))
         index = {key: i for i, (_, key) in enumerate(cats)}
         groups: list[list[float]] = [[] for _ in cats]
         for v, loss in points:

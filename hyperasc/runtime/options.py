@@ -5,6 +5,7 @@ import os
 import sys
 
 from .algorithm import ALGORITHMS
+from .contract import DEFAULT_OUT
 from .parallel import DeviceError, describe_devices, parse_devices, plan_slots
 
 MAX_SEED = 2**32 - 1
@@ -40,7 +41,7 @@ def parse_args(script, argv=None):
     )
     add(
         "--out",
-        default="hyperasc-run",
+        default=DEFAULT_OUT,
         help="run directory for results and checkpoints (default: %(default)s)",
     )
     add(

@@ -4,10 +4,15 @@ Only the standard library: `hyperasc report` reads run directories through
 this module without hyperopt. run_directory.py writes them.
 """
 
+from __future__ import annotations
+
 import datetime
 import json
 import os
 import re
+from typing import Any
+
+from .contract import SPACE_IDENTITY, SPACE_KEYS, space_record
 
 RUN_JSON = "run.json"
 TRIALS_JSONL = "trials.jsonl"
@@ -17,18 +22,27 @@ CHECKPOINT = "checkpoint"
 MODELS_DIR = "models"  # --keep-best K: models/trial-<tid>.keras
 # A directory holding any of these holds a run.
 RUN_FILES = (RUN_JSON, CHECKPOINT, TRIALS_JSONL)
-SPACE_KEYS = ("name", "distribution", "args", "line", "column", "options")
-# What must match for --resume: where a parameter is written may change.
-SPACE_IDENTITY = ("name", "distribution", "args", "options")
+# run.json's `space` and what --resume compares of it are the contract's (contract.py).
+__all__ = [
+    "SPACE_IDENTITY",
+    "SPACE_KEYS",
+    "space_record",
+    "utc_now",
+    "iso_time",
+    "read_trials",
+    "read_json",
+    "kept_model_name",
+    "kept_models",
+]
 
 
-def utc_now():
+def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(
         timespec="milliseconds"
     )
 
 
-def iso_time(timestamp):
+def iso_time(timestamp: float | None) -> str | None:
     """A POSIX timestamp as UTC ISO 8601, or None."""
     if timestamp is None:
         return None
@@ -36,12 +50,7 @@ def iso_time(timestamp):
     return moment.isoformat(timespec="milliseconds")
 
 
-def space_record(parameters):
-    """run.json's `space`: each parameter as `hyperasc space --json` prints it."""
-    return [{k: p[k] for k in SPACE_KEYS} for p in parameters]
-
-
-def read_trials(path):
+def read_trials(path: str) -> tuple[list[dict[str, Any]], int]:
     """The records of a trials.jsonl file and the number of lines that did not parse.
 
     The writer appends one line per trial, so a run that is going or was
@@ -68,7 +77,7 @@ def read_trials(path):
     return records, skipped
 
 
-def read_json(path):
+def read_json(path: str) -> dict[str, Any] | None:
     """A JSON object file's content, or None when it is missing or damaged."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -78,12 +87,12 @@ def read_json(path):
     return data if isinstance(data, dict) else None
 
 
-def kept_model_name(tid):
+def kept_model_name(tid: int) -> str:
     """Where --keep-best keeps trial `tid`'s model, relative to the run directory."""
     return f"{MODELS_DIR}/trial-{tid}.keras"
 
 
-def kept_models(run_dir):
+def kept_models(run_dir: str) -> dict[int, str]:
     """{tid: path} of the models --keep-best kept in `run_dir`."""
     folder = os.path.join(run_dir, MODELS_DIR)
     found = {}

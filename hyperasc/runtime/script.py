@@ -3,6 +3,13 @@
 import inspect
 import sys
 
+from .contract import (
+    DEFAULT_ALGO,
+    DEFAULT_KEEP_BEST,
+    DEFAULT_MAX_EVALS,
+    header_sha256,
+)
+
 
 class Script:
     """The model-specific facts a generated script hands to the runtime.
@@ -23,16 +30,16 @@ class Script:
         parameters=(),
         model_file=None,
         model_sha256=None,
-        max_evals=20,
-        algo="tpe",
-        keep_best=0,
+        max_evals=DEFAULT_MAX_EVALS,
+        algo=DEFAULT_ALGO,
+        keep_best=DEFAULT_KEEP_BEST,
         source=None,
     ):
         self.path = path
         self.trial = trial
         self.parameters = list(parameters)
         self.model_file = model_file
-        self.model_sha256 = model_sha256
+        self._model_sha256 = model_sha256
         self.max_evals = max_evals
         self.algo = algo
         self.keep_best = keep_best
@@ -40,6 +47,16 @@ class Script:
         bundle = getattr(sys.modules.get(__package__), "BUNDLE", None)
         self.version = getattr(bundle, "VERSION", None) or "unbundled"
         self.bootstrap = getattr(bundle, "shipped", None)
+
+    @property
+    def model_sha256(self):
+        """The model file's sha256: given, or read from the script's header."""
+        if self._model_sha256 is None:
+            try:
+                self._model_sha256 = header_sha256(self.source())
+            except OSError:
+                return None
+        return self._model_sha256
 
     def source(self):
         """The script's text, as remote workers receive it."""

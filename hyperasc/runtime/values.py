@@ -2,20 +2,25 @@
 
 hyperopt stores a choice as the index of its option; users, best.json,
 trials.jsonl and --points deal in the values themselves. `parameters` is the
-script's parameter table (one dict per parameter: name, distribution, args,
-options, parent, object, nested), as the compiler wrote it.
+script's parameter table, one record per parameter as contract.py describes
+it; a choice's record holds its options' values, so nothing here reads
+source text.
 """
 
-import ast
+from __future__ import annotations
+
 import json
+from typing import Any
 
 import hyperopt
 import numpy as np
 
 from .errors import RunError
 
+Parameter = dict[str, Any]
 
-def jsonable(value):
+
+def jsonable(value: Any) -> Any:
     """`value` with every container and NumPy scalar turned into plain JSON data."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
@@ -28,15 +33,9 @@ def jsonable(value):
     return repr(value)
 
 
-def literal_value(text):
-    """The value an option's source text stands for, or the text if it is not a literal."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def real_values(parameters, space, trial):
+def real_values(
+    parameters: list[Parameter], space: Any, trial: dict[str, Any]
+) -> dict[str, Any]:
     """A trial's sampled values as the model saw them (choice options, not indices).
 
     Top-level parameters come from evaluating the space; an active nested
@@ -49,7 +48,7 @@ def real_values(parameters, space, trial):
         if param["parent"] is not None and name in vals:
             values[name] = (
                 option_value(param, vals[name], values)
-                if param["options"] is not None
+                if param["values"] is not None
                 else vals[name]
             )
     return jsonable(
@@ -57,16 +56,17 @@ def real_values(parameters, space, trial):
     )
 
 
-def option_value(param, index, values):
+def option_value(param: Parameter, index: int, values: dict[str, Any]) -> Any:
     """The value that option `index` of a choice stands for."""
     nested = param["nested"].get(str(index))
     if nested is not None:
         return values.get(nested)
-    text = param["options"][index]
-    return text if param["object"] else literal_value(text)
+    return param["values"][index]
 
 
-def hyperopt_values(parameters, point):
+def hyperopt_values(
+    parameters: list[Parameter], point: dict[str, Any]
+) -> dict[str, Any]:
     """Real values by name -> hyperopt's values by label (choice values become indices).
 
     Raises ValueError when `point` does not fit the space.
@@ -84,7 +84,7 @@ def hyperopt_values(parameters, point):
     while pending:
         name, value = pending.pop()
         param = described[name]
-        if param["options"] is None:
+        if param["values"] is None:
             values[name] = value
             continue
         index = option_index(param, value)
@@ -95,24 +95,20 @@ def hyperopt_values(parameters, point):
     return values
 
 
-def option_index(param, value):
+def option_index(param: Parameter, value: Any) -> int:
     """The index of the option of choice `param` whose value is `value`."""
-    for index, text in enumerate(param["options"]):
-        if param["object"]:
-            if value == text:
-                return index
-        elif str(index) not in param["nested"] and jsonable(
-            literal_value(text)
-        ) == jsonable(value):
+    plain = value if param["object"] else jsonable(value)
+    for index, option in enumerate(param["values"]):
+        if str(index) not in param["nested"] and option == plain:
             return index
     for index in sorted(param["nested"], key=int):
         return int(index)  # the value belongs to a nested distribution
     raise ValueError(
-        f"{value!r} is not an option of {param['name']}: {param['options']}"
+        f"{value!r} is not an option of {param['name']}: {param['values']}"
     )
 
 
-def read_points(parameters, path):
+def read_points(parameters: list[Parameter], path: str | None) -> list[dict[str, Any]]:
     """Load --points: a JSON list of {name: real value} configurations, checked."""
     if path is None:
         return []

@@ -25,18 +25,18 @@ def _hx_data():
 # One line per parameter; the names are those of best.json, trials.jsonl and --points.
 # fmt: off
 _hx_PARAMETERS = [
-    {"name": "lr", "distribution": "loguniform", "args": ["math.log(1e-4)", "math.log(1e-1)"], "line": 11, "column": 10, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "layers", "distribution": "randint", "args": ["1", "4"], "line": 12, "column": 14, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "units", "distribution": "quniform", "args": ["8", "64", "8"], "line": 13, "column": 13, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "noise", "distribution": "normal", "args": ["0", "1"], "line": 14, "column": 13, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "shift", "distribution": "qnormal", "args": ["0", "10", "1"], "line": 15, "column": 13, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "scale", "distribution": "lognormal", "args": ["0", "1"], "line": 16, "column": 13, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "steps", "distribution": "qlognormal", "args": ["0", "1", "1"], "line": 17, "column": 13, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "epochs", "distribution": "qloguniform", "args": ["0", "3", "1"], "line": 18, "column": 14, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "depth", "distribution": "uniformint", "args": ["1", "width"], "line": 19, "column": 13, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "optimizer", "distribution": "pchoice", "args": ["[(0.25, 'sgd'), (0.75, 'adam')]"], "line": 20, "column": 17, "options": ["'sgd'", "'adam'"], "parent": None, "object": False, "nested": {}},
-    {"name": "pick", "distribution": "randint", "args": ["3"], "line": 21, "column": 12, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "sum", "distribution": "uniform", "args": ["0", "1"], "line": 22, "column": 21, "options": None, "parent": None, "object": False, "nested": {}},
+    {"name": "lr", "distribution": "loguniform", "args": ["math.log(1e-4)", "math.log(1e-1)"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "layers", "distribution": "randint", "args": ["1", "4"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "units", "distribution": "quniform", "args": ["8", "64", "8"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "noise", "distribution": "normal", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "shift", "distribution": "qnormal", "args": ["0", "10", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "scale", "distribution": "lognormal", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "steps", "distribution": "qlognormal", "args": ["0", "1", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "epochs", "distribution": "qloguniform", "args": ["0", "3", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "depth", "distribution": "uniformint", "args": ["1", "width"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "optimizer", "distribution": "pchoice", "args": ["[(0.25, 'sgd'), (0.75, 'adam')]"], "values": ["sgd", "adam"], "parent": None, "object": False, "nested": {}},
+    {"name": "pick", "distribution": "randint", "args": ["3"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "sum", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
 ]
 # fmt: on
 
@@ -108,7 +108,6 @@ def _hx_main(argv=None):
         argv,
         script=__file__,
         model_file="tests/golden/every_distribution.py",
-        model_sha256="93c55af0fc7d5c2a913965eb25130313509deef1a3bbef17f0d40afaf7e28e91",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
     )

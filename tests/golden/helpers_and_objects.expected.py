@@ -43,12 +43,12 @@ def _hx_data():
 # One line per parameter; the names are those of best.json, trials.jsonl and --points.
 # fmt: off
 _hx_PARAMETERS = [
-    {"name": "activation", "distribution": "choice", "args": ["['relu', 'elu']"], "line": 16, "column": 56, "options": ["'relu'", "'elu'"], "parent": None, "object": False, "nested": {}},
-    {"name": "append", "distribution": "choice", "args": ["[layers.Dropout(0.5), layers.Dense(units), layers.Activation('linear')]"], "line": 27, "column": 18, "options": ["layers.Dropout(0.5)", "layers.Dense(units)", "layers.Activation('linear')"], "parent": None, "object": True, "nested": {}},
-    {"name": "width", "distribution": "choice", "args": ["[NUM_CLASSES, units_default()]"], "line": 28, "column": 31, "options": ["NUM_CLASSES", "units_default()"], "parent": None, "object": True, "nested": {}},
-    {"name": "dropout_in", "distribution": "uniform", "args": ["0", "len(x[0]) / 16"], "line": 29, "column": 33, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "Dropout", "distribution": "uniform", "args": ["0", "1"], "line": 30, "column": 33, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "opt", "distribution": "choice", "args": ["[{'lr': 0.1}, {'lr': 0.01}]"], "line": 31, "column": 11, "options": ["{'lr': 0.1}", "{'lr': 0.01}"], "parent": None, "object": False, "nested": {}},
+    {"name": "activation", "distribution": "choice", "args": ["['relu', 'elu']"], "values": ["relu", "elu"], "parent": None, "object": False, "nested": {}},
+    {"name": "append", "distribution": "choice", "args": ["[layers.Dropout(0.5), layers.Dense(units), layers.Activation('linear')]"], "values": ["layers.Dropout(0.5)", "layers.Dense(units)", "layers.Activation('linear')"], "parent": None, "object": True, "nested": {}},
+    {"name": "width", "distribution": "choice", "args": ["[NUM_CLASSES, units_default()]"], "values": ["NUM_CLASSES", "units_default()"], "parent": None, "object": True, "nested": {}},
+    {"name": "dropout_in", "distribution": "uniform", "args": ["0", "len(x[0]) / 16"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "Dropout", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "opt", "distribution": "choice", "args": ["[{'lr': 0.1}, {'lr': 0.01}]"], "values": [{"lr": 0.1}, {"lr": 0.01}], "parent": None, "object": False, "nested": {}},
 ]
 # fmt: on
 
@@ -119,7 +119,6 @@ def _hx_main(argv=None):
         argv,
         script=__file__,
         model_file="tests/golden/helpers_and_objects.py",
-        model_sha256="4886bd039071898d7d15a137f6be5e28489cebfa9d219a01a8b7fb27df5cf7aa",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
     )

@@ -36,12 +36,12 @@ def _hx_data():
 # One line per parameter; the names are those of best.json, trials.jsonl and --points.
 # fmt: off
 _hx_PARAMETERS = [
-    {"name": "rate", "distribution": "uniform", "args": ["0", "1"], "line": 22, "column": 22, "options": None, "parent": None, "object": False, "nested": {}},
-    {"name": "if_cond", "distribution": "choice", "args": ["['three', 'four']"], "line": 23, "column": 8, "options": ["'three'", "'four'"], "parent": None, "object": False, "nested": {}},
-    {"name": "extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "line": 24, "column": 27, "options": ["None", "uniform(0, 0.5)"], "parent": None, "object": False, "nested": {"1": "extra_opt1"}},
-    {"name": "extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "line": 24, "column": 43, "options": None, "parent": "extra", "object": False, "nested": {}},
-    {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "line": 25, "column": 20, "options": ["1", "2", "3"], "parent": None, "object": False, "nested": {}},
-    {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "line": 27, "column": 39, "options": ["16", "32"], "parent": None, "object": False, "nested": {}},
+    {"name": "rate", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "if_cond", "distribution": "choice", "args": ["['three', 'four']"], "values": ["three", "four"], "parent": None, "object": False, "nested": {}},
+    {"name": "extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "values": [None, "uniform(0, 0.5)"], "parent": None, "object": False, "nested": {"1": "extra_opt1"}},
+    {"name": "extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "values": None, "parent": "extra", "object": False, "nested": {}},
+    {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "values": [1, 2, 3], "parent": None, "object": False, "nested": {}},
+    {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "values": [16, 32], "parent": None, "object": False, "nested": {}},
 ]
 # fmt: on
 
@@ -89,7 +89,6 @@ def _hx_main(argv=None):
         argv,
         script=__file__,
         model_file="tests/golden/hyperas_file.py",
-        model_sha256="4a4c070b866dd2590027f07addd1f26983822dd6aae001ce6ee0757e8bac4f83",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
         max_evals=5,

@@ -64,7 +64,8 @@ def test_check_start_on_resume_checks_space_and_seed(tmp_path):
     assert (
         run.check_start(True, PARAMETERS, None) == 0
     )  # nothing to resume: a fresh start
-    moved = [dict(p, line=p["line"] + 10) for p in PARAMETERS]
+    # Records of earlier versions also held each parameter's line and column.
+    moved = [dict(p, line=14, column=3) for p in PARAMETERS]
     run.write_json("run.json", {"seed": 3, "space": moved})
     assert (
         run.check_start(True, PARAMETERS, None) == 3
@@ -89,7 +90,10 @@ def test_space_changes_in_a_few_words():
     after = [p for p in PARAMETERS if p["name"] != "units"] + [
         dict(PARAMETERS[0], name="width")
     ]
-    after = [dict(p, options=["1", "2"]) if p["name"] == "act" else p for p in after]
+    after = [
+        dict(p, args=["[1, 2]"], values=[1, 2]) if p["name"] == "act" else p
+        for p in after
+    ]
     assert space_changes(PARAMETERS, after) == "added width; removed units; changed act"
 
 

@@ -7,6 +7,8 @@ import json
 
 from hyperasc.runtime import run_files
 from hyperasc.runtime.run_files import (
+    SPACE_IDENTITY,
+    SPACE_KEYS,
     iso_time,
     kept_model_name,
     kept_models,
@@ -49,17 +51,17 @@ def test_iso_time_of_a_timestamp_or_none():
     assert iso_time(1700000000.25) == "2023-11-14T22:13:20.250+00:00"
 
 
-def test_space_record_keeps_what_hyperasc_space_json_shows():
+def test_space_record_keeps_the_contracts_space_keys():
     record = space_record(PARAMETERS)
     assert [p["name"] for p in record] == [p["name"] for p in PARAMETERS]
     assert record[2] == {
         "name": "rate",
         "distribution": "choice",
         "args": ["[None, uniform(0, 0.5)]"],
-        "line": 4,
-        "column": 12,
-        "options": ["None", "uniform(0, 0.5)"],
+        "values": [None, "uniform(0, 0.5)"],
     }
+    assert SPACE_KEYS == tuple(record[2])
+    assert set(SPACE_IDENTITY) <= set(SPACE_KEYS)
     json.dumps(record)
 
 

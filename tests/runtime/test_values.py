@@ -12,7 +12,6 @@ from hyperasc.runtime.errors import RunError
 from hyperasc.runtime.values import (
     hyperopt_values,
     jsonable,
-    literal_value,
     option_index,
     option_value,
     read_points,
@@ -41,13 +40,15 @@ def test_jsonable_turns_numpy_and_containers_into_plain_json():
     json.dumps(plain)  # would raise on anything left over
 
 
-def test_literal_value_reads_literals_and_keeps_other_text():
-    assert literal_value("32") == 32
-    assert literal_value('"relu"') == "relu"
-    assert literal_value("None") is None
-    assert literal_value("[1, (2, 3)]") == [1, (2, 3)]
-    assert literal_value('str("relu")') == 'str("relu")'  # a call is no literal
-    assert literal_value("layers.Dense(") == "layers.Dense("  # nor is broken text
+def test_option_values_are_read_as_written_never_parsed():
+    # A literal option's value as trials record it; a tuple option (3, 3) is [3, 3].
+    param = dict(BY_NAME["units"], values=[[3, 3], [5, 5], "(7, 7)"])
+    assert option_value(param, 0, {}) == [3, 3]
+    assert option_index(param, (5, 5)) == 1  # the model saw a tuple
+    assert option_index(param, [5, 5]) == 1  # --points and trials.jsonl hold a list
+    assert option_index(param, "(7, 7)") == 2  # a string option stays a string
+    with pytest.raises(ValueError, match="not an option"):
+        option_index(param, "(3, 3)")
 
 
 def test_real_values_are_what_the_model_saw_with_active_nested_values_listed():
