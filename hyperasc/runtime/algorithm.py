@@ -1,6 +1,11 @@
 """The search algorithms, seeded per trial so that a resumed search samples
 exactly what an uninterrupted one would have."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import hyperopt
 
 from .errors import RunError
@@ -23,7 +28,13 @@ class SeededAlgorithm:
     Warm-start points (--points, real values by name) are suggested first.
     """
 
-    def __init__(self, name, run_seed, parameters, points=()):
+    def __init__(
+        self,
+        name: str,
+        run_seed: int,
+        parameters: Sequence[Mapping[str, Any]],
+        points: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         if name == "atpe":
             try:
                 import lightgbm  # noqa: F401  (hyperopt's ATPE needs it but does not install it)
@@ -36,7 +47,13 @@ class SeededAlgorithm:
         self.parameters = parameters
         self.points = list(points)
 
-    def __call__(self, new_ids, domain, trials, seed):
+    def __call__(
+        self,
+        new_ids: Sequence[int],
+        domain: hyperopt.base.Domain,
+        trials: hyperopt.Trials,
+        seed: int,
+    ) -> list[dict[str, Any]]:
         docs = []
         for tid in new_ids:
             if tid < len(self.points):
@@ -49,7 +66,12 @@ class SeededAlgorithm:
         return docs
 
 
-def point_trial(domain, trials, tid, values):
+def point_trial(
+    domain: hyperopt.base.Domain,
+    trials: hyperopt.Trials,
+    tid: int,
+    values: Mapping[str, Any],
+) -> dict[str, Any]:
     """A trial document for hyperopt-encoded `values`, as hyperopt's algorithms make them."""
     idxs = {label: [tid] if label in values else [] for label in domain.params}
     vals = {

@@ -1,11 +1,13 @@
 """Writing files so that readers see the old or the new file, never half of one."""
 
+from __future__ import annotations
+
 import hashlib
 import os
 import tempfile
 
 
-def write_atomically(path, data):
+def write_atomically(path: str, data: bytes) -> None:
     """Replace `path` with the bytes `data` in one step.
 
     The file gets ordinary permissions (mkstemp makes files private, and run
@@ -26,7 +28,7 @@ def write_atomically(path, data):
         raise
 
 
-def append_line(path, text):
+def append_line(path: str, text: str) -> None:
     """Append one line and make it durable before returning."""
     with open(path, "a", encoding="utf-8") as f:
         f.write(text + "\n")
@@ -34,6 +36,6 @@ def append_line(path, text):
         os.fsync(f.fileno())
 
 
-def file_sha256(path):
+def file_sha256(path: str) -> str:
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()

@@ -136,11 +136,15 @@ def _callback_class(keras: Any) -> type:
     class PruningCallback(keras.callbacks.Callback):
         """Reports the pruning metric after each epoch; stops a pruned trial."""
 
-        def __init__(self, reporter, hint, higher):
+        def __init__(
+            self, reporter: Reporter, hint: str | None, higher: bool | None
+        ) -> None:
             super().__init__()
             self.reporter, self.hint, self.higher = reporter, hint, higher
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(
+            self, epoch: int, logs: Mapping[str, Any] | None = None
+        ) -> None:
             logs = logs or {}
             reporter = self.reporter
             if reporter.metric is None:

@@ -5,11 +5,15 @@
 See docs/distributed.md in hyperasc for the whole picture.
 """
 
+from __future__ import annotations
+
 import copy
 import datetime
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import hyperopt
 import numpy as np
@@ -22,10 +26,15 @@ from .errors import RunError
 from .fileio import write_atomically
 from .shipping import MODEL_ATTACHMENT
 
+if TYPE_CHECKING:
+    import argparse
+
+    from .run_directory import RunDirectory
+
 REQUEUED_JOB = {"state": hyperopt.JOB_STATE_NEW, "owner": None, "book_time": None}
 
 
-def parse_mongo_url(url):
+def parse_mongo_url(url: str) -> dict[str, Any]:
     """mongo://[USER[:PASSWORD]@]HOST[:PORT]/DB[/COLLECTION][?authSource=DB] -> its parts.
 
     USER and PASSWORD may instead come from HYPERASC_MONGO_USER and
@@ -65,14 +74,14 @@ def parse_mongo_url(url):
     }
 
 
-def masked_url(url):
+def masked_url(url: str) -> str:
     """The URL with its password replaced by ***, for logs and run.json."""
     import re
 
     return re.sub(r"([^:/@=\s]+:)[^@/\s]*@", r"\1***@", url)
 
 
-def require_pymongo():
+def require_pymongo() -> None:
     """Only --mongo and `worker` need pymongo; say so instead of a traceback."""
     try:
         import pymongo  # noqa: F401
@@ -80,7 +89,7 @@ def require_pymongo():
         raise RunError("MongoDB needs pymongo: pip install pymongo") from None
 
 
-def mongo_connect(url, check=False):
+def mongo_connect(url: str, check: bool = False) -> MongoJobs:
     """A hyperopt MongoJobs handle for the URL (with the pymongo 4 fixes installed).
 
     With `check`, make sure the server answers and accepts the credentials,
@@ -114,7 +123,7 @@ def mongo_connect(url, check=False):
     )
 
 
-def check_connection(client, url):
+def check_connection(client: Any, url: str) -> None:
     """Ping the server (waiting up to the client's server-selection timeout); a
     RunError that says why when that fails."""
     import pymongo.errors
@@ -145,7 +154,7 @@ def check_connection(client, url):
 # repairs hyperopt's own worker code in this process.
 
 
-def patch_hyperopt_mongo():
+def patch_hyperopt_mongo() -> None:
     import hyperopt.mongoexp
 
     MongoJobs.insert = _jobs_insert
@@ -260,14 +269,16 @@ class DatabaseTrials(MongoTrials):
 
     MAINTAIN_EVERY = 1.0  # seconds between checks for dead workers
 
-    def __init__(self, handle, exp_key, stale_after):
+    def __init__(
+        self, handle: MongoJobs, exp_key: str | None, stale_after: float
+    ) -> None:
         super().__init__(handle, exp_key=exp_key)
         self.stale_after = stale_after
         self.search = None  # the FMinIter, once fmin has started
         self.last_maintained = 0.0
         self.numbering_checked = False
 
-    def new_trial_ids(self, n):
+    def new_trial_ids(self, n: int) -> list[int]:
         from pymongo import ReturnDocument
 
         if not self.numbering_checked:
@@ -290,7 +301,7 @@ class DatabaseTrials(MongoTrials):
         )
         return list(range(counter["next"] - n, counter["next"]))
 
-    def count_by_state_unsynced(self, arg):
+    def count_by_state_unsynced(self, arg: int | Iterable[int]) -> int:
         # fmin asks this in every loop, also while it waits for the last trials.
         if time.time() - self.last_maintained >= self.MAINTAIN_EVERY:
             self.last_maintained = time.time()
@@ -298,7 +309,7 @@ class DatabaseTrials(MongoTrials):
             self.adapt_to_workers()
         return super().count_by_state_unsynced(arg)
 
-    def requeue_lost_jobs(self):
+    def requeue_lost_jobs(self) -> None:
         jobs = self.handle.jobs
         running = {"exp_key": self._exp_key, "state": hyperopt.JOB_STATE_RUNNING}
         cutoff = hyperopt.utils.coarse_utcnow() - datetime.timedelta(
@@ -328,7 +339,7 @@ class DatabaseTrials(MongoTrials):
                     file=sys.stderr,
                 )
 
-    def adapt_to_workers(self):
+    def adapt_to_workers(self) -> None:
         if self.search is None:
             return
         workers = len(live_mongo_workers(self.handle, self._exp_key))
@@ -347,22 +358,22 @@ class DatabaseTrials(MongoTrials):
 
     def fmin(
         self,
-        fn,
-        space,
-        algo=None,
-        max_evals=None,
-        timeout=None,
-        loss_threshold=None,
-        max_queue_len=1,
-        rstate=None,
-        verbose=False,
-        pass_expr_memo_ctrl=None,
-        catch_eval_exceptions=False,
-        return_argmin=True,
-        show_progressbar=True,
-        early_stop_fn=None,
-        trials_save_file="",
-    ):
+        fn: Callable,
+        space: Any,
+        algo: Callable | None = None,
+        max_evals: int | None = None,
+        timeout: float | None = None,
+        loss_threshold: float | None = None,
+        max_queue_len: int = 1,
+        rstate: Any = None,
+        verbose: bool = False,
+        pass_expr_memo_ctrl: bool | None = None,
+        catch_eval_exceptions: bool = False,
+        return_argmin: bool = True,
+        show_progressbar: Any = True,
+        early_stop_fn: Callable | None = None,
+        trials_save_file: str = "",
+    ) -> None:
         """hyperopt.fmin hands the search to this method (as it does for SparkTrials)."""
         domain = hyperopt.base.Domain(
             fn, space, pass_expr_memo_ctrl=pass_expr_memo_ctrl
@@ -389,7 +400,7 @@ class DatabaseTrials(MongoTrials):
             self.refresh()
             early_stop_fn(self, *self.search.early_stop_args)
 
-    def checkpoint_docs(self):
+    def checkpoint_docs(self) -> list[dict[str, Any]]:
         """The trials as plain data, so that reading the checkpoint needs no pymongo."""
         return [
             plain_trial_data(
@@ -398,7 +409,7 @@ class DatabaseTrials(MongoTrials):
             for t in self.trials
         ]
 
-    def save_best_model(self, tid, run):
+    def save_best_model(self, tid: int, run: RunDirectory) -> None:
         """Write the model a worker shipped with trial `tid` to best_model.keras."""
         doc = self.handle.jobs.find_one({"exp_key": self._exp_key, "tid": tid})
         attachments = self.trial_attachments(doc) if doc is not None else {}
@@ -409,7 +420,7 @@ class DatabaseTrials(MongoTrials):
             run.best_loss = doc["result"]["loss"]
 
 
-def plain_trial_data(value):
+def plain_trial_data(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain_trial_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -417,12 +428,12 @@ def plain_trial_data(value):
     return value
 
 
-def job_owner_name(owner):
+def job_owner_name(owner: str | list[str] | None) -> str | None:
     """hyperopt's worker stores its owner as ["host:pid"], ours as "host:pid"."""
     return owner[0] if isinstance(owner, (list, tuple)) and owner else owner
 
 
-def job_owner_is_dead(owner):
+def job_owner_is_dead(owner: str | list[str] | None) -> bool:
     """True when the owner ran on this host and its process no longer exists."""
     import socket
 
@@ -438,7 +449,7 @@ def job_owner_is_dead(owner):
     return False
 
 
-def live_mongo_workers(handle, exp_key):
+def live_mongo_workers(handle: MongoJobs, exp_key: str | None) -> set[str]:
     """Worker ids that polled for exp_key lately or are running one of its trials."""
     since = hyperopt.utils.coarse_utcnow() - datetime.timedelta(
         seconds=10
@@ -452,14 +463,14 @@ def live_mongo_workers(handle, exp_key):
     return {d["_id"] for d in polling} | {job_owner_name(d["owner"]) for d in running}
 
 
-def open_database_trials(run, args):
+def open_database_trials(run: RunDirectory, args: argparse.Namespace) -> DatabaseTrials:
     """The experiment's trials in MongoDB; --out receives the results as for a local run."""
     handle = mongo_connect(args.mongo, check=True)
     os.makedirs(run.path, exist_ok=True)
     return DatabaseTrials(handle, args.exp_key, args.stale_after)
 
 
-def restarted_driver(run, args):
+def restarted_driver(run: RunDirectory, args: argparse.Namespace) -> bool:
     """True when --out already records this experiment: the driver was restarted."""
     previous = run.read_json("run.json") or {}
     return (previous.get("mongo") or {}).get("exp_key") == args.exp_key

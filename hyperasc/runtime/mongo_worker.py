@@ -15,18 +15,26 @@ import signal
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING, Any
 
 import hyperopt
 from hyperopt import STATUS_FAIL
-from hyperopt.mongoexp import MongoCtrl, MongoTrials  # imports without pymongo
+from hyperopt.mongoexp import (  # imports without pymongo
+    MongoCtrl,
+    MongoJobs,
+    MongoTrials,
+)
 
 from .mongo import REQUEUED_JOB, masked_url, mongo_connect, require_pymongo
 from .processes import die_with_parent
 
+if TYPE_CHECKING:
+    import argparse
+
 WORKER_IDLE_EXIT = 4  # a worker process's exit status when it ran out of work
 
 
-def run_mongo_workers(args, script_path):
+def run_mongo_workers(args: argparse.Namespace, script_path: str) -> int:
     """`tune.py worker`: one worker in this process, or a supervisor of several."""
     require_pymongo()
     if args.workers == 1 and not args.gpus and not args.recycle_after:
@@ -60,7 +68,9 @@ def run_mongo_workers(args, script_path):
     return 0
 
 
-def supervise_worker(slot, args, script_path):
+def supervise_worker(
+    slot: dict[str, Any], args: argparse.Namespace, script_path: str
+) -> None:
     """Start the slot's worker process, or restart it when it was recycled or crashed."""
     import subprocess
 
@@ -117,7 +127,7 @@ def supervise_worker(slot, args, script_path):
     )
 
 
-def run_mongo_worker(args):
+def run_mongo_worker(args: argparse.Namespace) -> int:
     """Reserve and run trials until --max-jobs, --idle-timeout or a signal ends it."""
     import socket
 
@@ -150,7 +160,9 @@ def run_mongo_worker(args):
     return 0
 
 
-def reserve_mongo_job(handle, me, args):
+def reserve_mongo_job(
+    handle: MongoJobs, me: str, args: argparse.Namespace
+) -> dict[str, Any] | None:
     """The next queued job, waiting with a short backoff; None after --idle-timeout."""
     import pymongo.errors
 
@@ -185,7 +197,9 @@ def reserve_mongo_job(handle, me, args):
     return None
 
 
-def run_mongo_job(handle, job, me, experiments):
+def run_mongo_job(
+    handle: MongoJobs, job: dict[str, Any], me: str, experiments: dict[str, tuple]
+) -> None:
     """Evaluate one reserved job and store its result, unless the driver took it back."""
     import pymongo.errors
 
@@ -230,7 +244,9 @@ def run_mongo_job(handle, job, me, experiments):
         raise
 
 
-def load_mongo_experiment(handle, exp_key, experiments):
+def load_mongo_experiment(
+    handle: MongoJobs, exp_key: str, experiments: dict[str, tuple]
+) -> tuple[MongoTrials, hyperopt.base.Domain]:
     """The experiment's MongoTrials and hyperopt Domain, unpickled once per version the driver stored.
 
     A restarted driver stores a new version; looking for one at most every

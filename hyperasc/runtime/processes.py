@@ -1,9 +1,13 @@
 """Forked trial processes, and children that never outlive their parent."""
 
+from __future__ import annotations
+
 import ctypes
 import os
 import signal
 import sys
+from collections.abc import Callable, Mapping
+from typing import Any
 
 # Loaded in the parent: a child between fork and exec (subprocess's
 # preexec_fn) must not import or load anything, or it can deadlock on a lock
@@ -23,13 +27,18 @@ class ForkedWorker:
     child before it runs anything (a pinned GPU, for example).
     """
 
-    def __init__(self, function, limit, environ=None):
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        limit: int,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.function, self.limit = function, limit
         self.environ = dict(environ or {})
         self.conn = self.pid = None
         self.calls = 0
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if self.conn is None:
             self.start()
         try:
@@ -43,7 +52,7 @@ class ForkedWorker:
             self.stop()
         return reply
 
-    def start(self):
+    def start(self) -> None:
         import multiprocessing
 
         parent_end, child_end = multiprocessing.Pipe()
@@ -73,7 +82,7 @@ class ForkedWorker:
         child_end.close()
         self.conn, self.pid, self.calls = parent_end, pid, 0
 
-    def stop(self):
+    def stop(self) -> int:
         """Close the pipe (the child exits) and return the child's wait status."""
         if self.conn is None:
             return 0
@@ -83,7 +92,7 @@ class ForkedWorker:
         return status
 
 
-def describe_exit(status):
+def describe_exit(status: int) -> str:
     """A wait status as the one line a failed trial records."""
     if os.WIFSIGNALED(status):
         hint = " (killed: out of memory?)" if os.WTERMSIG(status) == 9 else ""
@@ -91,7 +100,7 @@ def describe_exit(status):
     return f"the trial process died with exit code {os.waitstatus_to_exitcode(status)}"
 
 
-def die_with_parent(parent_pid=None):
+def die_with_parent(parent_pid: int | None = None) -> None:
     """Linux: SIGKILL this process when its parent dies, however the parent died.
 
     If the parent died before the request took effect, exit at once.

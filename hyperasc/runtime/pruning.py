@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .curve_stores import (
@@ -149,14 +149,16 @@ def count_states(docs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def progress_with_counts(counts: Any) -> Any:
+def progress_with_counts(
+    counts: Callable[[], Mapping[str, int]],
+) -> Callable[[int, int], Any]:
     """fmin's show_progressbar: hyperopt's bar, with `counts()` after the best loss."""
     import contextlib
 
     from hyperopt.progress import tqdm_progress_callback
 
     @contextlib.contextmanager
-    def progress(initial, total):
+    def progress(initial: int, total: int) -> Iterator[CountingBar]:
         with tqdm_progress_callback(initial, total) as bar:
             yield CountingBar(bar, counts)
 
@@ -166,7 +168,7 @@ def progress_with_counts(counts: Any) -> Any:
 class CountingBar:
     """Stands in for fmin's tqdm bar; fmin sets its postfix, then updates it."""
 
-    def __init__(self, bar: Any, counts: Any):
+    def __init__(self, bar: Any, counts: Callable[[], Mapping[str, int]]) -> None:
         self.bar, self.counts = bar, counts
         self.best = ""
 

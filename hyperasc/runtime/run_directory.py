@@ -10,12 +10,16 @@ docs/run-directory.md describes the format for people.
     checkpoint        pickled hyperopt Trials of the finished trials, replaced atomically
 """
 
+from __future__ import annotations
+
 import json
 import math
 import os
 import pickle
 import platform
 import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import hyperopt
 from hyperopt import STATUS_OK, Trials
@@ -35,13 +39,18 @@ from .run_files import (
     utc_now,
 )
 
+if TYPE_CHECKING:
+    import argparse
+
+    from .script import Script
+
 FINISHED = (hyperopt.JOB_STATE_DONE, hyperopt.JOB_STATE_ERROR)
 
 
 class RunDirectory:
     """The files of one search."""
 
-    def __init__(self, path, keep_best=0):
+    def __init__(self, path: str, keep_best: int = 0) -> None:
         self.path = path
         self.best_loss = math.inf
         self.keep_best = (
@@ -49,13 +58,19 @@ class RunDirectory:
         )
         self.keep_threshold = math.inf if keep_best else -math.inf
 
-    def file(self, name):
+    def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
-    def existing(self):
+    def existing(self) -> list[str]:
         return [n for n in RUN_FILES if os.path.exists(self.file(n))]
 
-    def check_start(self, resume, parameters, seed, reseed=False):
+    def check_start(
+        self,
+        resume: bool,
+        parameters: Sequence[Mapping[str, Any]],
+        seed: int | None,
+        reseed: bool = False,
+    ) -> int:
         """Refuse what cannot work, before anything is written; the run seed to use.
 
         A new search needs an --out without a run in it. --resume needs the
@@ -90,7 +105,9 @@ class RunDirectory:
             )
         return recorded if seed is None else seed
 
-    def open(self, resume, parameters=None):
+    def open(
+        self, resume: bool, parameters: Sequence[Mapping[str, Any]] | None = None
+    ) -> Trials:
         """The Trials to search with: the stored ones on --resume, else new ones.
 
         A run killed before its first trial finished has no checkpoint; it
@@ -120,7 +137,7 @@ class RunDirectory:
         self.best_loss = min(ok, default=math.inf)
         return trials
 
-    def _load_checkpoint(self):
+    def _load_checkpoint(self) -> Trials | None:
         try:
             with open(self.file("checkpoint"), "rb") as f:
                 trials = pickle.load(f)
@@ -136,7 +153,7 @@ class RunDirectory:
             )
             return None
 
-    def save_checkpoint(self, trials):
+    def save_checkpoint(self, trials: Trials) -> None:
         """Store the finished trials; an unfinished one runs again on --resume."""
         finished = Trials()
         # MongoDB trials hand over plain copies of their documents.
@@ -154,7 +171,13 @@ class RunDirectory:
         finished.refresh()
         write_atomically(self.file("checkpoint"), pickle.dumps(finished))
 
-    def write_provenance(self, script, args, backend, extra=None):
+    def write_provenance(
+        self,
+        script: Script,
+        args: argparse.Namespace,
+        backend: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         """run.json: what ran, on what, with which space; each restart's command line added."""
         previous = self.read_json("run.json") or {}
         now = utc_now()
@@ -179,14 +202,14 @@ class RunDirectory:
         info.update({k: v for k, v in (extra or {}).items() if k != "argv"})
         self.write_json("run.json", info)
 
-    def read_json(self, name):
+    def read_json(self, name: str) -> Any:
         return read_json(self.file(name))
 
-    def write_json(self, name, data):
+    def write_json(self, name: str, data: Any) -> None:
         text = json.dumps(data, indent=2, sort_keys=False, default=repr) + "\n"
         write_atomically(self.file(name), text.encode("utf-8"))
 
-    def recorded_tids(self):
+    def recorded_tids(self) -> set[int]:
         """Trial ids already in trials.jsonl; cuts off a line left half-written by a crash."""
         path = self.file("trials.jsonl")
         if not os.path.exists(path):
@@ -200,25 +223,25 @@ class RunDirectory:
         records, _ = read_trials(path)
         return {r["tid"] for r in records if "tid" in r}
 
-    def append_trial(self, record):
+    def append_trial(self, record: Mapping[str, Any]) -> None:
         append_line(self.file("trials.jsonl"), json.dumps(record, default=repr))
 
-    def save_model(self, model):
+    def save_model(self, model: Any) -> None:
         """Write best_model.keras atomically (Keras insists on the .keras suffix)."""
         self._save(model, self.file(BEST_MODEL))
 
-    def keep_model(self, model, tid):
+    def keep_model(self, model: Any, tid: int) -> None:
         """Write models/trial-<tid>.keras, one of the K best models of --keep-best."""
         os.makedirs(self.file(MODELS_DIR), exist_ok=True)
         self._save(model, self.file(kept_model_name(tid)))
 
-    def _save(self, model, path):
+    def _save(self, model: Any, path: str) -> None:
         folder, name = os.path.split(path)
         tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp.keras")
         model.save(tmp)
         os.replace(tmp, path)
 
-    def keep_only(self, best_trials):
+    def keep_only(self, best_trials: Sequence[tuple[float, int]]) -> None:
         """After a trial: delete kept models that left the K best; set the bar to enter.
 
         `best_trials` are (loss, tid) of the successful trials, best first.
@@ -236,7 +259,9 @@ class RunDirectory:
                 os.unlink(self.file(path))
 
 
-def space_changes(recorded, parameters):
+def space_changes(
+    recorded: Sequence[Mapping[str, Any]], parameters: Sequence[Mapping[str, Any]]
+) -> str:
     """What differs between run.json's space and the script's, in a few words; '' if nothing."""
     before = {p.get("name"): {k: p.get(k) for k in SPACE_IDENTITY} for p in recorded}
     after = {p["name"]: {k: p[k] for k in SPACE_IDENTITY} for p in parameters}
@@ -255,7 +280,9 @@ def space_changes(recorded, parameters):
     return "; ".join(parts)
 
 
-def rebuild_trials(records, parameters):
+def rebuild_trials(
+    records: Sequence[Mapping[str, Any]], parameters: Sequence[Mapping[str, Any]]
+) -> Trials:
     """hyperopt Trials holding the finished trials of trials.jsonl.
 
     Each record's real values are encoded back as hyperopt stores them, so
@@ -298,7 +325,7 @@ def rebuild_trials(records, parameters):
     return trials
 
 
-def package_versions():
+def package_versions() -> dict[str, str | None]:
     from importlib import metadata
 
     versions = {"python": platform.python_version()}
@@ -318,7 +345,7 @@ def package_versions():
     return versions
 
 
-def visible_devices():
+def visible_devices() -> list[str]:
     """Accelerators the model will see, by name; CPU when there are none.
 
     Asked in a child process: once TensorFlow has initialised a GPU here,
@@ -332,7 +359,7 @@ def visible_devices():
     return list_devices()
 
 
-def list_devices():
+def list_devices() -> list[str]:
     """The GPUs TensorFlow sees, if the model file imported TensorFlow; else ["CPU"]."""
     devices = []
     tf = sys.modules.get("tensorflow")

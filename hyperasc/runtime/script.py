@@ -1,7 +1,11 @@
 """What the runtime knows about the generated script that runs it."""
 
+from __future__ import annotations
+
 import inspect
 import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .contract import (
     DEFAULT_ALGO,
@@ -25,16 +29,16 @@ class Script:
     def __init__(
         self,
         *,
-        path,
-        trial,
-        parameters=(),
-        model_file=None,
-        model_sha256=None,
-        max_evals=DEFAULT_MAX_EVALS,
-        algo=DEFAULT_ALGO,
-        keep_best=DEFAULT_KEEP_BEST,
-        source=None,
-    ):
+        path: str,
+        trial: Callable[[Any], Any],
+        parameters: Sequence[Mapping[str, Any]] = (),
+        model_file: str | None = None,
+        model_sha256: str | None = None,
+        max_evals: int = DEFAULT_MAX_EVALS,
+        algo: str = DEFAULT_ALGO,
+        keep_best: int = DEFAULT_KEEP_BEST,
+        source: str | None = None,
+    ) -> None:
         self.path = path
         self.trial = trial
         self.parameters = list(parameters)
@@ -49,7 +53,7 @@ class Script:
         self.bootstrap = getattr(bundle, "shipped", None)
 
     @property
-    def model_sha256(self):
+    def model_sha256(self) -> str | None:
         """The model file's sha256: given, or read from the script's header."""
         if self._model_sha256 is None:
             try:
@@ -58,7 +62,7 @@ class Script:
                 return None
         return self._model_sha256
 
-    def source(self):
+    def source(self) -> str:
         """The script's text, as remote workers receive it."""
         if self._source is None:
             with open(self.path, encoding="utf-8") as f:
@@ -69,7 +73,12 @@ class Script:
 _data_cache = {}
 
 
-def data_once(function, args=(), scope=None, names=()):
+def data_once(
+    function: Callable[..., Any],
+    args: Sequence[Any] = (),
+    scope: dict[str, Any] | None = None,
+    names: Sequence[str] = (),
+) -> tuple:
     """function(*args) computed once per process, as a tuple of the model's arguments.
 
     `names`: local variables of `function` to bind in `scope` (the script's

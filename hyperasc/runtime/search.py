@@ -5,9 +5,13 @@ as hyperopt runs it; `Search` supplies its arguments and its trials backend
 and records every finished trial in the run directory.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import hyperopt
 import numpy as np
@@ -33,18 +37,25 @@ __all__ = ["Search", "Script", "ShippedObjective", "data_once", "run_main"]
 class Search:
     """One run of a generated script: its arguments, run directory and trials."""
 
-    def __init__(self, argv=None, *, script, trial, **facts):
+    def __init__(
+        self,
+        argv: Sequence[str] | None = None,
+        *,
+        script: str,
+        trial: Callable[[Any], Any],
+        **facts: Any,
+    ) -> None:
         self.script = Script(path=script, trial=trial, **facts)
         self.args = parse_args(self.script, argv)
         self.worker = self.args.command == "worker"
         self.log = None
         self.algo = None
 
-    def run_workers(self):
+    def run_workers(self) -> int:
         """`tune.py worker`: evaluate the trials queued in MongoDB."""
         return run_mongo_workers(self.args, self.script.path)
 
-    def open_trials(self, space):
+    def open_trials(self, space: Any) -> hyperopt.Trials:
         """Check the arguments and the run directory, then open the trials backend.
 
         Nothing is written before every check has passed.
@@ -82,32 +93,32 @@ class Search:
         return trials
 
     @property
-    def objective(self):
+    def objective(self) -> LocalObjective | ShippedObjective:
         """fmin's fn: trials here, or shipped to MongoDB or Spark workers."""
         if self.args.backend == "local":
             return LocalObjective(self.script.trial)
         return ShippedObjective(self.script, self.shipped_config())
 
     @property
-    def rstate(self):
+    def rstate(self) -> np.random.Generator:
         return np.random.default_rng(self.args.seed)
 
     @property
-    def max_queue_len(self):
+    def max_queue_len(self) -> int:
         # MongoDB sizes the queue from its workers; Spark gets a spare trial per slot.
         return 2 * self.args.spark if self.args.spark else 1
 
     @property
-    def progressbar(self):
+    def progressbar(self) -> bool | Callable:
         if TrialScope.pruning is not None and not self.args.quiet:
             return progress_with_counts(lambda: count_states(self.trials.trials))
         return not self.args.quiet
 
-    def after_trial(self, trials, *state):
+    def after_trial(self, trials: hyperopt.Trials, *state: Any) -> tuple[bool, list]:
         """fmin's early_stop_fn: record what finished; whether to stop."""
         return self.log.after_trial(trials, *state)
 
-    def interrupted(self, trials):
+    def interrupted(self, trials: hyperopt.Trials) -> int:
         unfinished = getattr(trials, "unfinished_tids", list)()
         if unfinished:
             print(
@@ -117,11 +128,11 @@ class Search:
             )
         return self.log.interrupted(trials)
 
-    def finish(self, trials):
+    def finish(self, trials: hyperopt.Trials) -> int:
         """Print the summary; the exit status."""
         return self.log.print_summary(trials)
 
-    def shipped_config(self):
+    def shipped_config(self) -> dict[str, Any]:
         """What a remote worker needs to know about the run besides the script."""
         args = self.args
         heartbeat = max(0.5, min(10.0, args.stale_after / 4))
@@ -133,7 +144,7 @@ class Search:
             "pruning": TrialScope.pruning.config if TrialScope.pruning else None,
         }
 
-    def provenance(self):
+    def provenance(self) -> dict[str, Any]:
         """run.json entries about the backend; a password never appears in them."""
         args = self.args
         if args.mongo:
@@ -162,16 +173,19 @@ class LocalObjective:
 
     fmin_pass_expr_memo_ctrl = True
 
-    def __init__(self, trial):
+    def __init__(self, trial: Callable[[Any], Any]) -> None:
         self.trial = trial
 
-    def __call__(self, expr, memo, ctrl):
+    def __call__(self, expr: Any, memo: Mapping, ctrl: Any) -> dict[str, Any]:
         sampled = hyperopt.pyll.rec_eval(expr, memo=memo)
         tid = (getattr(ctrl, "current_trial", None) or {}).get("tid")
         return run_trial(self.trial, sampled, tid)
 
 
-def run_main(main, argv=None):
+def run_main(
+    main: Callable[[Sequence[str] | None], int],
+    argv: Sequence[str] | None = None,
+) -> int:
     """Run a script's main(); errors become one line and an exit status.
 
     A RunError is the user's to fix (exit 1). Anything else is shown as its

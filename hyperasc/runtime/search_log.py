@@ -1,15 +1,22 @@
 """Records each finished trial: checkpoint, trials.jsonl, best.json, early stop."""
 
+from __future__ import annotations
+
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import hyperopt
 from hyperopt import STATUS_OK
 
-from .run_directory import FINISHED
+from .run_directory import FINISHED, RunDirectory
 from .run_files import iso_time
 from .values import real_values
+
+if TYPE_CHECKING:
+    from .pruning import Pruning
 
 
 class SearchLog:
@@ -19,7 +26,15 @@ class SearchLog:
     the two only leaves a line to add on --resume, never a trial to re-run.
     """
 
-    def __init__(self, run, trials, space, parameters, early_stop=None, pruning=None):
+    def __init__(
+        self,
+        run: RunDirectory,
+        trials: hyperopt.Trials,
+        space: Any,
+        parameters: Sequence[Mapping[str, Any]],
+        early_stop: int | None = None,
+        pruning: Pruning | None = None,
+    ) -> None:
         self.run = run
         self.space = space
         self.parameters = parameters
@@ -35,7 +50,9 @@ class SearchLog:
         self.finished_at_checkpoint = None
         self.record_new(trials)
 
-    def after_trial(self, trials, *unused_state):
+    def after_trial(
+        self, trials: hyperopt.Trials, *unused_state: Any
+    ) -> tuple[bool, list]:
         # Asynchronous backends call this at every poll, mostly with nothing new.
         finished = sum(t["state"] in FINISHED for t in trials.trials)
         if finished == self.finished_at_checkpoint and trials.asynchronous:
@@ -45,7 +62,7 @@ class SearchLog:
         new = self.record_new(trials)
         return self.should_stop(trials, new), []
 
-    def record_new(self, trials):
+    def record_new(self, trials: hyperopt.Trials) -> list[dict[str, Any]]:
         """Append every finished, unrecorded trial to trials.jsonl; update best.json."""
         new = []
         for trial in trials.trials:
@@ -68,7 +85,7 @@ class SearchLog:
             )
         return new
 
-    def successful(self, trials):
+    def successful(self, trials: hyperopt.Trials) -> list[dict[str, Any]]:
         """The trials that finished with a loss and were not pruned."""
         return [
             t
@@ -78,7 +95,7 @@ class SearchLog:
             and not t["result"].get("pruned")
         ]
 
-    def trial_record(self, trial):
+    def trial_record(self, trial: Mapping[str, Any]) -> dict[str, Any]:
         """The trials.jsonl line of a finished trial (see docs/run-directory.md)."""
         result = trial.get("result") or {}
         ok = (
@@ -108,7 +125,7 @@ class SearchLog:
                 record[key] = result[key]
         return record
 
-    def best(self, trials):
+    def best(self, trials: hyperopt.Trials) -> dict[str, Any] | None:
         """best.json's content: the trial with the lowest loss, or None."""
         ok = self.successful(trials)
         if not ok:
@@ -120,7 +137,9 @@ class SearchLog:
             "params": real_values(self.parameters, self.space, trial),
         }
 
-    def should_stop(self, trials, new):
+    def should_stop(
+        self, trials: hyperopt.Trials, new: Sequence[Mapping[str, Any]]
+    ) -> bool:
         if not self.stop_after:
             return False
         best_loss, stalled = self.state
@@ -141,7 +160,7 @@ class SearchLog:
             return True
         return False
 
-    def interrupted(self, trials):
+    def interrupted(self, trials: hyperopt.Trials) -> int:
         """Ctrl-C: keep what finished; exit status 130."""
         self.run.save_checkpoint(trials)
         print(
@@ -150,7 +169,7 @@ class SearchLog:
         )
         return 130
 
-    def print_summary(self, trials):
+    def print_summary(self, trials: hyperopt.Trials) -> int:
         """The closing summary; the exit status: 1 when no trial succeeded."""
         docs = [t for t in trials.trials if t["state"] in FINISHED]
         ok = sum(1 for t in docs if t["result"].get("status") == STATUS_OK)
@@ -188,7 +207,7 @@ class SearchLog:
         return 0
 
 
-def last_line(text):
+def last_line(text: str | None) -> str:
     """The last non-empty line of an error text (a traceback's exception line)."""
     lines = [line for line in str(text or "").splitlines() if line.strip()]
     return lines[-1].strip() if lines else "no error text"

@@ -14,6 +14,8 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import hyperopt
 from hyperopt import STATUS_OK
@@ -21,6 +23,11 @@ from hyperopt import STATUS_OK
 from .pruning import shipped_pruning
 from .trial import TrialScope, run_trial
 from .values import jsonable
+
+if TYPE_CHECKING:
+    from hyperopt.mongoexp import MongoCtrl
+
+    from .script import Script
 
 MODEL_ATTACHMENT = "best_model.keras"  # the GridFS attachment of a shipped model
 
@@ -36,11 +43,11 @@ class ShippedObjective:
 
     fmin_pass_expr_memo_ctrl = True
 
-    def __init__(self, script, config):
+    def __init__(self, script: Script, config: dict[str, Any]) -> None:
         self.script = script
         self.config = config  # run seed, whether to seed trials, heartbeat seconds
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable, tuple[str, dict[str, Any]]]:
         # The script's bootstrap uses no globals, so a copy of it can travel by
         # value: the worker needs nothing but packages. (cloudpickle would send
         # the original by reference whenever its module is in sys.modules: a
@@ -54,7 +61,7 @@ class ShippedObjective:
         )
         return copy, (self.script.source(), self.config)
 
-    def __call__(self, expr, memo, ctrl):
+    def __call__(self, expr: Any, memo: Mapping, ctrl: Any) -> dict[str, Any]:
         sampled = hyperopt.pyll.rec_eval(expr, memo=dict(memo))
         handle = getattr(getattr(ctrl, "trials", None), "handle", None)
         if handle is None:
@@ -83,7 +90,7 @@ class TrialHeartbeat:
     The driver takes back a job whose refresh_time is older than --stale-after.
     """
 
-    def __init__(self, jobs, job, every):
+    def __init__(self, jobs: Any, job: Mapping[str, Any], every: float) -> None:
         import threading
 
         self.jobs, self.job, self.every = jobs, job, every
@@ -92,15 +99,15 @@ class TrialHeartbeat:
             target=self.beat, name="hyperasc-heartbeat", daemon=True
         )
 
-    def __enter__(self):
+    def __enter__(self) -> TrialHeartbeat:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stopped.set()
         self.thread.join()
 
-    def beat(self):
+    def beat(self) -> None:
         query = {
             "_id": self.job["_id"],
             "owner": self.job.get("owner"),
@@ -124,11 +131,11 @@ class ModelShipper:
     an attachment of its trial; the driver writes it to best_model.keras.
     """
 
-    def __init__(self, ctrl):
+    def __init__(self, ctrl: MongoCtrl) -> None:
         self.ctrl = ctrl
 
     @property
-    def best_loss(self):
+    def best_loss(self) -> float:
         ok = {"exp_key": self.ctrl.current_trial["exp_key"], "result.status": STATUS_OK}
         best = self.ctrl.trials.handle.jobs.find_one(
             ok, sort=[("result.loss", 1)], projection=["result.loss"]
@@ -136,10 +143,10 @@ class ModelShipper:
         return math.inf if best is None else best["result"]["loss"]
 
     @best_loss.setter
-    def best_loss(self, loss):
+    def best_loss(self, loss: float) -> None:
         pass  # the database knows the best loss
 
-    def save_model(self, model):
+    def save_model(self, model: Any) -> None:
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, MODEL_ATTACHMENT)
             model.save(path)

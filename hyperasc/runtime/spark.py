@@ -1,14 +1,28 @@
 """Spark backend: `tune.py --spark N` evaluates N trials at a time with hyperopt's SparkTrials."""
 
+from __future__ import annotations
+
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import hyperopt
 
 from .parallel import LocalTrials
 
+if TYPE_CHECKING:
+    import argparse
 
-def open_spark_trials(run, args, app_name, previous):
+    from .run_directory import RunDirectory
+
+
+def open_spark_trials(
+    run: RunDirectory,
+    args: argparse.Namespace,
+    app_name: str,
+    previous: hyperopt.Trials,
+) -> SparkSearchTrials:
     """SparkTrials on local[N], or on the cluster that SPARK_MASTER or spark-submit names.
 
     `previous` holds the finished trials of a resumed run; SparkTrials starts empty.
@@ -41,7 +55,9 @@ class SparkSearchTrials(hyperopt.SparkTrials):
 
     new_trial_ids = LocalTrials.new_trial_ids
 
-    def fmin(self, *args, early_stop_fn=None, **kwargs):
+    def fmin(
+        self, *args: Any, early_stop_fn: Callable | None = None, **kwargs: Any
+    ) -> Any:
         result = super().fmin(*args, early_stop_fn=early_stop_fn, **kwargs)
         if early_stop_fn is not None:
             early_stop_fn(self)

@@ -1,15 +1,20 @@
 """One trial: seeding, History capture, failures as data, the best model saved."""
 
+from __future__ import annotations
+
 import gc
 import math
 import sys
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
 
 from hyperopt import STATUS_FAIL, STATUS_OK
 
-from .processes import ForkedWorker
 from .keras_callback import TrialPruned, add_callback
+from .processes import ForkedWorker
 from .seeding import seed_everything, trial_seed
 from .values import jsonable
 
@@ -34,11 +39,17 @@ class TrialScope:
     pruning = None  # --prune: a pruning.Pruning, inherited by forked trial processes
 
     @classmethod
-    def configure(cls, run, run_seed, seeding=True, process=None):
+    def configure(
+        cls,
+        run: Any,
+        run_seed: int,
+        seeding: bool = True,
+        process: Callable[..., dict[str, Any]] | None = None,
+    ) -> None:
         cls.run, cls.run_seed, cls.seeding = run, run_seed, seeding
         cls.process = process
 
-    def __init__(self, tid, sampled):
+    def __init__(self, tid: int | None, sampled: Any) -> None:
         self.tid = tid
         self.sampled = sampled
         self.histories = []
@@ -46,7 +57,7 @@ class TrialScope:
         self._original_fit = None
         self.reporter = None
 
-    def __enter__(self):
+    def __enter__(self) -> TrialScope:
         self.started = time.time()
         if self.seeding:
             seed_everything(trial_seed(self.run_seed, self.tid or 0))
@@ -76,7 +87,7 @@ class TrialScope:
             keras.Model.fit = fit
         return self
 
-    def report(self, returned):
+    def report(self, returned: Any) -> None:
         """Read what the model function returned: a loss, or hyperas's result dict."""
         if self.reporter is not None and self.reporter.pruned:
             return  # it caught TrialPruned; __exit__ records the trial as pruned
@@ -121,7 +132,12 @@ class TrialScope:
         if getattr(run, "keep_best", 0) and loss < getattr(run, "keep_threshold", 0):
             run.keep_model(model, self.tid)
 
-    def __exit__(self, kind, error, tb):
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
         keras = sys.modules.get("keras")
         if self._original_fit is not None:
             keras.Model.fit = self._original_fit
@@ -151,7 +167,13 @@ class TrialScope:
         return trial_result(status, loss, error, self.started, self.histories)
 
 
-def trial_result(status, loss, error, started, histories=()):
+def trial_result(
+    status: str,
+    loss: float | None,
+    error: str | None,
+    started: float,
+    histories: Sequence[dict[str, list[float]]] = (),
+) -> dict[str, Any]:
     """The result dict every trial hands to hyperopt, ending now."""
     ended = time.time()
     return {
@@ -165,7 +187,9 @@ def trial_result(status, loss, error, started, histories=()):
     }
 
 
-def run_trial(body, sampled, tid):
+def run_trial(
+    body: Callable[[Any], Any], sampled: Any, tid: int | None
+) -> dict[str, Any]:
     """Run one trial of `body(sampled)` and return hyperopt's result dict.
 
     With TrialScope.process set, the trial runs in a forked process that is
@@ -191,7 +215,7 @@ def run_trial(body, sampled, tid):
     return result
 
 
-def standing_of(run):
+def standing_of(run: Any) -> dict[str, float] | None:
     """What a trial process must know of the search so far to save the right models."""
     if run is None:
         return None
@@ -201,7 +225,12 @@ def standing_of(run):
     }
 
 
-def evaluate_trial(body, sampled, tid, standing=None):
+def evaluate_trial(
+    body: Callable[[Any], Any],
+    sampled: Any,
+    tid: int | None,
+    standing: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """Run `body(sampled)` in a TrialScope here; the result dict.
 
     `standing` (from standing_of) updates a forked process's view of the
@@ -215,7 +244,7 @@ def evaluate_trial(body, sampled, tid, standing=None):
     return trial.result
 
 
-def forked_trials(per_process):
+def forked_trials(per_process: int | None) -> ForkedWorker | None:
     """The ForkedWorker that runs trials, or None to run them in this process."""
     import os
 
