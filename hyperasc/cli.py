@@ -304,7 +304,7 @@ def upgrade_command(
     else:
         _write_bytes_atomically(Path(out), result.data)
     changes = sum(len(p.plan.changes) for p in result.parts)
-    left = sum(len(p.plan.findings) for p in result.parts)
+    left = sum(len(p.plan.warnings) for p in result.parts)
     done = "would rewrite" if show_diff else "rewrote"
     click.echo(
         f"{path}: {done} {changes} Keras 1/2 spelling{'s' if changes != 1 else ''}, "

@@ -777,18 +777,20 @@ def test_more_keras1_keywords_and_removed_apis():
         Conv2D(nb_filter=3, nb_row=3, nb_col=3)
         """)
     new, plan = upgrade_text(text)
-    assert new.splitlines()[5:] == [
+    # The unused imports of removed names go (issue 16): the first line, and Highway.
+    assert new.splitlines()[:1] == ["from keras.layers import Dense"]
+    assert new.splitlines()[4:] == [
         "x = LSTM(units=3, recurrent_initializer='orthogonal', recurrent_regularizer=l2(0.1), dropout=0.2, "
         "recurrent_dropout=0.1)",
         "MaxPooling1D(pool_size=2, strides=1)",
         "Conv2D(filters=3, nb_row=3, nb_col=3)",
     ]
-    assert [(f.line, f.column, f.rule) for f in plan.findings] == [
-        (1, 39, "ImageDataGenerator"),
-        (2, 31, "Highway"),
-        (5, 1, "set_image_dim_ordering"),
-        (8, 21, "nb_row="),
-        (8, 31, "nb_col="),
+    assert [(f.line, f.column, f.rule, f.severity) for f in plan.findings] == [
+        (1, 39, "ImageDataGenerator", "note"),
+        (2, 31, "Highway", "note"),
+        (5, 1, "set_image_dim_ordering", "warning"),
+        (8, 21, "nb_row=", "warning"),
+        (8, 31, "nb_col=", "warning"),
     ]
 
 

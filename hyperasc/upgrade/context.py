@@ -48,6 +48,7 @@ class Context:
         self.scopes = scopes or Scopes(tree)
         self._tokens: list[Token] | None = None
         self._token_starts: list[int] = []
+        self.memo: dict[str, object] = {}  # what one family works out for another
 
     def of(self, *kinds: type) -> list:
         """The nodes of these types, in walk order."""
@@ -203,6 +204,61 @@ class Context:
     def warn(self, rule: str, at: int, message: str, hint: str | None = None) -> Item:
         line, column = self.pos.line_column(at)
         return Finding(rule, line, column, message, hint)
+
+    def note(self, rule: str, at: int, message: str, hint: str | None = None) -> Item:
+        line, column = self.pos.line_column(at)
+        return Finding(rule, line, column, message, hint, severity="note")
+
+    def statement_of(self, node: ast.AST) -> ast.stmt | None:
+        while node is not None and not isinstance(node, ast.stmt):
+            node = self.parents.get(node)
+        return node
+
+    def body_of(self, stmt: ast.stmt) -> list[ast.stmt]:
+        """The statement list `stmt` is in."""
+        parent = self.parents.get(stmt)
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            body = getattr(parent, name, None)
+            if isinstance(body, list) and any(s is stmt for s in body):
+                return body
+        if isinstance(parent, ast.match_case):
+            return parent.body
+        return [stmt]
+
+    def line_span(self, stmt: ast.stmt) -> tuple[int, int] | None:
+        """The whole lines of a statement that is alone on them (a comment may follow),
+        line break included; None when it shares a line."""
+        start, end = self.span(stmt)
+        line_start = self.text.rfind("\n", 0, start) + 1
+        if self.text[line_start:start].strip():
+            return None
+        rest_end = self.text.find("\n", end)
+        rest_end = len(self.text) if rest_end == -1 else rest_end + 1
+        rest = self.text[end:rest_end].strip()
+        if rest and not rest.startswith("#"):
+            return None
+        return line_start, rest_end
+
+    def drop_statements(self, stmts: list[ast.stmt]) -> list[Edit] | None:
+        """Edits that remove whole statements; a block left empty gets `pass`.
+        None when one of them cannot go cleanly (it shares a line, a handle is in it).
+        """
+        edits: list[Edit] = []
+        doomed = {id(s) for s in stmts}
+        for stmt in stmts:
+            if self.in_handle(stmt):
+                return None
+            body = self.body_of(stmt)
+            emptied = all(id(s) in doomed for s in body)
+            lines = self.line_span(stmt)
+            if emptied and body[0] is stmt:
+                start, end = self.span(stmt)
+                edits.append(Edit(start, end, "pass"))
+            elif lines is None:
+                return None
+            else:
+                edits.append(Edit(lines[0], lines[1], ""))
+        return edits
 
     def rename_keyword(
         self, keyword: ast.keyword, new: str, rule: str | None = None

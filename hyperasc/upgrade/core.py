@@ -44,17 +44,19 @@ class Change:
 
 @dataclass(frozen=True)
 class Finding:
-    """A Keras 1/2 spelling left for the user: a located warning and the Keras 3 way."""
+    """A located message: a Keras 1/2 spelling left for the user ("warning", with
+    the Keras 3 way), or what a rewrite did that deserves a word ("note")."""
 
     rule: str
     line: int
     column: int
     message: str
     hint: str | None = None
+    severity: str = "warning"
 
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(
-            self.line, self.column, self.message, self.hint, severity="warning"
+            self.line, self.column, self.message, self.hint, severity=self.severity
         )
 
 
@@ -64,14 +66,18 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
     def count(self) -> int:
-        """How many Keras 1/2 spellings: rewritten ones and left ones."""
-        return len(self.changes) + len(self.findings)
+        """How many Keras 1/2 spellings: rewritten ones and left ones (notes only explain)."""
+        return len(self.changes) + len(self.warnings)
 
     def rules(self) -> list[str]:
         seen: dict[str, None] = {}
         for item in sorted(
-            [*self.changes, *self.findings], key=lambda c: (c.line, c.column)
+            [*self.changes, *self.warnings], key=lambda c: (c.line, c.column)
         ):
             seen.setdefault(item.rule, None)
         return list(seen)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import ast
 import re
 
+from . import tf1
 from .context import Context, Item
 from .core import Edit
 from .names import (
     GONE,
+    REMOVED_MODULES,
     LAYER_SUBMODULES,
     UTILS_SUBMODULES,
     canonical,
@@ -35,10 +37,75 @@ def find(ctx: Context) -> list[Item]:
     return out
 
 
+def removed(full: str | None) -> bool:
+    """Keras 3 has no such name or module."""
+    if not full:
+        return False
+    if full in GONE or full == "keras.utils.np_utils":
+        return True
+    return any(full == m or full.startswith(m + ".") for m in REMOVED_MODULES)
+
+
+def _used(ctx: Context, name: str, node: ast.stmt) -> bool:
+    """The file uses `name` (set-up that goes does not count; handles count by their words)."""
+    if "imports.uses" not in ctx.memo:
+        skip = {id(n) for s in tf1.setup_statements(ctx) for n in ast.walk(s)}
+        ctx.memo["imports.uses"] = {
+            n.id for n in ctx.of(ast.Name) if id(n) not in skip
+        } | {w for s, e in ctx.handle_spans for w in re.findall(r"\w+", ctx.text[s:e])}
+    return name in ctx.memo["imports.uses"]
+
+
+def _drop_unused(
+    ctx: Context, node: ast.stmt, aliases: list[ast.alias], fulls: list[str | None]
+) -> tuple[list[Item], set[int]]:
+    """Names Keras 3 removed that the file imports and never uses: they go, with a note."""
+    doomed = {
+        i
+        for i, (alias, full) in enumerate(zip(aliases, fulls))
+        if removed(full)
+        and alias.name != "*"
+        and not _used(ctx, alias.asname or alias.name.split(".")[0], node)
+        and (alias.asname or isinstance(node, ast.ImportFrom))
+    }
+    if not doomed:
+        return [], doomed
+    names = [aliases[i].name for i in sorted(doomed)]
+    start = ctx.start(aliases[min(doomed)])
+    if len(doomed) == len(aliases):
+        edits = ctx.drop_statements([node])
+    else:
+        edits = ctx.delete_items([ctx.span(a) for a in aliases], doomed)
+    if not edits:
+        return [], set()
+    change = ctx.change(
+        names[0],
+        start,
+        edits,
+        ", ".join(names) + " -> (dropped: unused, gone in Keras 3)",
+    )
+    note = ctx.note(
+        names[0],
+        start,
+        f"dropped the import of {', '.join(names)}: Keras 3 has no such "
+        f"name{'s' if len(names) > 1 else ''}, and the file does not use it",
+    )
+    return [change, note], doomed
+
+
 def _import_from(ctx: Context, node: ast.ImportFrom) -> list[Item]:
     if node.level or not node.module:
         return []
     out: list[Item] = []
+    aliases = [a for a in node.names if a.name != "*"]
+    module = canonical(node.module)
+    fulls = [canonical(f"{node.module}.{a.name}") if module else None for a in aliases]
+    raws = [f"{node.module}.{a.name}".removeprefix("tensorflow.") for a in aliases]
+    which = [r if removed(r) else f for r, f in zip(raws, fulls)]
+    dropped, doomed = _drop_unused(ctx, node, aliases, which)
+    if len(doomed) == len(node.names):
+        return dropped
+    out += dropped
     start, _ = ctx.span(node)
     new_module = collapse(node.module)
     module = canonical(node.module)
@@ -60,9 +127,10 @@ def _import_from(ctx: Context, node: ast.ImportFrom) -> list[Item]:
         )
     if module is None:
         return out
-    aliases = [a for a in node.names if a.name != "*"]
-    for alias in aliases:
-        full = canonical(f"{module}.{alias.name}")
+    for index, alias in enumerate(aliases):
+        if index in doomed:
+            continue
+        full = fulls[index]
         a_start, _ = ctx.span(alias)
         if full in GONE:
             out.append(
@@ -74,7 +142,7 @@ def _import_from(ctx: Context, node: ast.ImportFrom) -> list[Item]:
                 )
             )
         elif module == "keras.utils" and alias.name == "np_utils":
-            out.append(_np_utils(ctx, node, alias, a_start, len(aliases)))
+            out.append(_np_utils(ctx, node, alias, a_start, len(aliases) - len(doomed)))
     return out
 
 
@@ -135,8 +203,11 @@ def _np_utils(
 
 
 def _import(ctx: Context, node: ast.Import) -> list[Item]:
-    out: list[Item] = []
-    for alias in node.names:
+    fulls = [canonical(a.name) for a in node.names]
+    out, doomed = _drop_unused(ctx, node, node.names, fulls)
+    for index, alias in enumerate(node.names):
+        if index in doomed:
+            continue
         new = collapse(alias.name)
         if new != alias.name:
             start, _ = ctx.span(alias)

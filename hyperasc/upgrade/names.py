@@ -72,6 +72,18 @@ GONE = {
     "keras.preprocessing.image.ImageDataGenerator": "Keras 3 has no ImageDataGenerator; use "
     "keras.utils.image_dataset_from_directory and augmentation layers such as keras.layers.RandomFlip",
 }
+# Keras 1/2 modules Keras 3 does not have at all.
+REMOVED_MODULES = {
+    "keras.wrappers.scikit_learn",
+    "keras.backend.tensorflow_backend",
+    "keras.backend.theano_backend",
+    "keras.backend.cntk_backend",
+    "keras.engine",
+    "keras.legacy.layers",
+    "keras.preprocessing.text",
+    "keras.layers.Merge",
+    "keras.utils.multi_gpu_model",
+}
 OPTIMIZERS = {
     "SGD",
     "RMSprop",
