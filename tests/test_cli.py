@@ -281,3 +281,24 @@ def test_notebook_code_cells(tmp_path):
     assert compiled.exit_code == 0 and "%matplotlib" not in compiled.stdout.replace(
         "# %matplotlib", ""
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "__hyperasc_runtime__ = 1\nreturn {{uniform(0, 1)}}\n",  # the script's own name
+        "units = 3\nreturn {{uniform(0, units)}}\n",  # a bound reads a local
+        "return {{uniform('a', 0, 1)}} + {{uniform('a', 0, 1)}}\n",
+    ],
+)
+def test_space_and_compile_reject_the_same_files_alike(tmp_path, body):
+    path = tmp_path / "model.py"
+    path.write_text(
+        "def data():\n    return 1, 2\n\n\ndef create_model(a, b):\n"
+        + "\n".join("    " + line for line in body.splitlines())
+        + "\n"
+    )
+    space = invoke(["space", str(path)])
+    compiled = invoke(["compile", str(path)])
+    assert space.exit_code == compiled.exit_code == 2
+    assert "error:" in space.stderr and space.stderr == compiled.stderr

@@ -289,7 +289,7 @@ def test_handle_sites_and_model_locals():
         return {{uniform(0, 1)}} * units
     """
     found = program(text)
-    site = found.sites[0]
+    site = found.handles[0].site
     assert site.function == "create_model"
     assert {"x", "units"} <= site.locals
 
@@ -310,7 +310,7 @@ def test_nested_function_defaults_and_lambdas_are_per_trial():
         return inner() + pick()
     """
     found = program(text)
-    assert [site.at_import for site in found.sites.values()] == [False, False]
+    assert [h.site.at_import for h in found.handles] == [False, False]
 
 
 def test_duplicate_function_definitions_use_the_last():

@@ -16,14 +16,8 @@ import pytest
 
 from hyperasc.diagnostics import CompileError
 from hyperasc.fileio import write_atomically
-from hyperasc.compile.scanner import (
-    Placeholders,
-    Segment,
-    as_operand,
-    fill,
-    scan,
-    substitute,
-)
+from hyperasc.compile.placeholders import Placeholders, as_operand, fill, substitute
+from hyperasc.compile.scanner import scan
 from hyperasc.text.lines import split_lines
 
 from helpers import PRELUDE, analyse_text, compile_text, invoke, model_file
@@ -175,14 +169,13 @@ def test_not_in_and_if_glued_to_handles_keep_their_meaning():
     "word", ["return", "not", "in", "if", "else", "and", "or", "is", "assert", "yield"]
 )
 def test_fill_puts_a_space_after_a_keyword(word):
-    placeholders = Placeholders()
     text = f"{word}(__hx0__)"
-    filled = fill(text, {0: "v"}, placeholders)
+    filled = fill(text, {"__hx0__": "v"})
     assert filled == f"{word} v"
 
 
 def test_fill_keeps_a_handle_apart_from_a_keyword_after_it():
-    assert fill("x = (__hx0__)if c else d", {0: "v"}) == "x = v if c else d"
+    assert fill("x = (__hx0__)if c else d", {"__hx0__": "v"}) == "x = v if c else d"
 
 
 @pytest.mark.parametrize(
@@ -203,13 +196,17 @@ def test_fill_keeps_a_handle_apart_from_a_keyword_after_it():
 )
 def test_fill_parenthesises_what_is_not_one_operand(expression, operand):
     assert as_operand(expression) == operand
-    assert fill("2 ** (__hx0__).real", {0: expression}) == f"2 ** {operand}.real"
+    assert (
+        fill("2 ** (__hx0__).real", {"__hx0__": expression}) == f"2 ** {operand}.real"
+    )
 
 
 def test_multi_line_placeholder_is_filled():
     text = "x = {{choice([\n    1,\n    2,\n])}} + 1\n"
     handles = scan(text)
-    assert fill(substitute(text, handles), {0: "v"}) == "x = v + 1\n"
+    assert (
+        fill(substitute(text, handles), {handles[0].placeholder: "v"}) == "x = v + 1\n"
+    )
 
 
 # --- (c) placeholders never collide with user text -----------------------------------------
@@ -238,17 +235,17 @@ def test_a_users_name_is_not_taken_for_a_handle():
     assert param.name == "return_value"
 
 
-def test_fill_reads_the_spelling_from_a_segment():
-    placeholders = Placeholders("__hx3_")
-    segment = Segment("y = (__hx3_0__) + (__hx0__)", placeholders)
-    assert fill(segment, {0: "v"}) == "y = v + (__hx0__)"
+def test_fill_replaces_only_the_placeholders_of_its_handles():
+    text = "y = (__hx3_0__) + (__hx0__)"
+    assert fill(text, {Placeholders("__hx3_").name(0): "v"}) == "y = v + (__hx0__)"
 
 
-def test_program_texts_carry_their_placeholder_spelling():
+def test_each_handle_carries_its_placeholder_spelling():
     analysis = analyse_text(model_file("s = '__hx'\nreturn {{uniform(0, 1)}}\n"))
-    assert analysis.program.placeholders.prefix == "__hx1_"
-    assert isinstance(analysis.program.model.text, Segment)
-    assert "(__hx1_0__" in analysis.program.model.text
+    (handle,) = analysis.program.handles
+    assert handle.placeholder == "__hx1_0__"
+    assert f"({handle.placeholder}" in analysis.program.model.text
+    assert analysis.space.handles[0].name == "return_value"
 
 
 # --- (d) handles as targets -----------------------------------------------------------------

@@ -20,7 +20,7 @@ def test_finds_handles_in_source_order():
         "choice([1, 2])",
         "randint(3)",
     ]
-    assert [h.index for h in handles] == [0, 1, 2]
+    assert [h.placeholder for h in handles] == ["__hx0__", "__hx1__", "__hx2__"]
     assert handles[0].start == (1, 4) and handles[0].end == (1, 21)
     assert handles[1].start == (2, 6)
 

@@ -19,9 +19,9 @@ from .. import __version__
 from ..runtime import contract
 from .bundle import RUNTIME_NAME, runtime_bundle
 from .templates import template_dir
-from ..diagnostics import CompileError, Diagnostic
 from .discovery import Program
-from .scanner import fill
+from .placeholders import fill
+from .scanner import Handle
 from .space import Parameter, Space
 
 # Every module-level name the script adds starts with this prefix, or with
@@ -62,7 +62,6 @@ def generate(
     clear of the user's.
     """
     prefix = choose_prefix(text)
-    _check_reserved_name(text)
     head = format_script(render(program, space, sha256, target, prefix))
     tail = f'\n\nif __name__ == "__main__":\n    raise SystemExit({RUNTIME_NAME}.run({prefix}main))\n'
     return head + "\n\n" + runtime_bundle() + tail
@@ -79,25 +78,6 @@ def choose_prefix(text: str) -> str:
     return f"{PREFIX}{n}_"
 
 
-def _check_reserved_name(text: str) -> None:
-    """The bundle binds one fixed name; a model file that spells it gets a located error."""
-    match = re.search(rf"\b{RUNTIME_NAME}\b", text)
-    if match is None:
-        return
-    line = text.count("\n", 0, match.start()) + 1
-    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-    raise CompileError(
-        [
-            Diagnostic(
-                line,
-                column,
-                f"'{RUNTIME_NAME}' is the one name the generated script keeps for itself",
-                "rename it in the model file",
-            )
-        ]
-    )
-
-
 def render(
     program: Program,
     space: Space,
@@ -106,7 +86,7 @@ def render(
     prefix: str = PREFIX + "_",
 ) -> str:
     """The unformatted part of the script that depends on the model file."""
-    replacements = {p.handle: _replacement(p, prefix) for p in space.top_level}
+    replacements = {h.placeholder: _replacement(h, prefix) for h in space.handles}
     minimize = program.minimize
     context = {
         "prefix": prefix,
@@ -118,9 +98,7 @@ def render(
         "script_name": target.script_name,
         "future_imports": program.future_imports,
         "user_imports": program.imports,
-        "helpers": [
-            fill(s.text, replacements, program.placeholders) for s in program.helpers
-        ],
+        "helpers": [fill(s.text, replacements) for s in program.helpers],
         "data_function": program.data.text if program.data else None,
         "data_name": program.data.name if program.data else None,
         "data_args": _data_args(minimize.data_args if minimize else None),
@@ -143,7 +121,7 @@ def render(
             for p in space.top_level
         ],
         "parameter_lines": [_literal(_record(p, space)) for p in space.parameters],
-        "model_function": fill(program.model.text, replacements, program.placeholders),
+        "model_function": fill(program.model.text, replacements),
         "model_name": program.model.name,
     }
     return _environment().get_template("tune.py.jinja").render(context)
@@ -160,14 +138,14 @@ def _lookup(name: str, prefix: str) -> str:
     return f"{prefix}params[{json.dumps(name)}]"
 
 
-def _replacement(param: Parameter, prefix: str) -> str:
+def _replacement(handle: Handle, prefix: str) -> str:
     """What a handle becomes in the model code."""
-    if not param.dist.is_object_choice:
-        return _lookup(param.name, prefix)
+    lookup = _lookup(handle.name, prefix)
+    if not handle.distribution.is_object_choice:
+        return lookup
     # Object options are built here, in the trial, so layers are never shared
     # between trials and may use the model function's local names.
-    options = param.dist.options
-    lookup = _lookup(param.name, prefix)
+    options = handle.distribution.options
     parts = [
         f"{_operand(o.text)} if {lookup} == {json.dumps(o.text)} else"
         for o in options[:-1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import io
 import tokenize
 import warnings
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 
 from . import hyperas_compat
 from ..diagnostics import CompileError, Diagnostic, error
-from .scanner import Handle, Placeholders, Segment, placeholders_of, restore_column
+from .placeholders import restore_column
+from .scanner import Handle
 from ..text.lines import split_lines
 
 ALGORITHMS = ("tpe", "rand", "atpe", "anneal")
@@ -54,17 +56,18 @@ class Minimize:
     functions: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Site:
     """Where a handle sits: its enclosing top-level function and a name from context."""
 
-    index: int
     function: str | None
     context_name: str
-    locals: set[str]
+    locals: frozenset[str]
     # True when the handle runs as its top-level statement does, at import (a default
     # argument, a decorator, a class body), rather than each time its function is called.
     at_import: bool = False
+    # False for a handle of another model function of the file: not in this search.
+    in_search: bool = True
 
 
 @dataclass
@@ -77,16 +80,13 @@ class Program:
     minimize: Minimize | None
     module_names: set[str]
     star_import: bool
-    sites: dict[int, Site]
-    # How the placeholders in model.text and helpers' texts are spelled (scanner.fill).
-    placeholders: Placeholders = field(default_factory=Placeholders)
+    # Every handle of the file, its site filled in (None where no function holds it).
+    handles: list[Handle]
     # hyperas compatibility (hyperas_compat): data()'s local variables that the model,
     # its helpers or the bounds read as globals; notes and warnings for the user;
-    # handles of other model functions, left out of this script's space; the
-    # default of --keep-best from optim.best_ensemble(nb_ensemble_models=K).
+    # the default of --keep-best from optim.best_ensemble(nb_ensemble_models=K).
     data_locals: list[str] = field(default_factory=list)
     notes: list[Diagnostic] = field(default_factory=list)
-    excluded_handles: set[int] = field(default_factory=set)
     keep_best: int | None = None
     # False when the model function takes no positional arguments: it gets none.
     model_takes_data: bool = True
@@ -120,8 +120,7 @@ def discover(
         # `pass` where a function imports hyperas: the script must not need hyperas.
         text = hyperas_compat.blank_statements(text, nested)
         tree = ast.parse(text)
-    placeholders = placeholders_of(handles)
-    reader = _Reader(text, tree, placeholders)
+    reader = _Reader(text, tree)
     calls = hyperas_compat.search_calls(written, *reader._hyperas_aliases)
     if reader.minimize is None and calls:  # only optim.best_ensemble / best_models
         reader.minimize = _read_minimize(calls[0][1], reader)
@@ -202,10 +201,13 @@ def discover(
     if choice.how != "name":
         # Several model functions in one file: the others' handles are theirs, not this script's.
         emitted = {model_name, data_name} | {n for s in helpers for n in s.binds}
-        compat.excluded_handles = {
-            i
-            for i, site in sites.items()
-            if site.function in reader.functions and site.function not in emitted
+        sites = {
+            placeholder: dataclasses.replace(
+                site,
+                in_search=site.function not in reader.functions
+                or site.function in emitted,
+            )
+            for placeholder, site in sites.items()
         }
     return Program(
         future_imports=reader.future_imports,
@@ -216,11 +218,11 @@ def discover(
         minimize=minimize,
         module_names=reader.module_names,
         star_import=reader.star_import,
-        sites=sites,
-        placeholders=placeholders,
+        handles=[
+            dataclasses.replace(h, site=sites.get(h.placeholder)) for h in handles
+        ],
         data_locals=compat.data_locals,
         notes=compat.notes,
-        excluded_handles=compat.excluded_handles,
         keep_best=compat.keep_best,
         model_takes_data=bool(
             node.args.posonlyargs or node.args.args or node.args.vararg
@@ -233,7 +235,6 @@ class _Compat:
     data_locals: list[str]
     notes: list[Diagnostic]
     keep_best: int | None
-    excluded_handles: set[int] = field(default_factory=set)
 
 
 def _carry(
@@ -275,7 +276,7 @@ def _carry(
     conditional = hyperas_compat.conditional_helper(index, reader.module_names)
     if conditional is not None:
         name, text = conditional
-        helpers.insert(0, Statement(Segment(text, reader.placeholders), {name}, 0))
+        helpers.insert(0, Statement(text, {name}, 0))
         reader.module_names.add(name)
     # Names the carried code reads as globals: hyperas made data()'s locals such globals.
     wanted = index.free_names(model.name, model.locals) | (
@@ -337,11 +338,8 @@ def _first(functions: dict, names: tuple[str, ...]) -> str | None:
 class _Reader:
     """One pass over the module body, sorting statements by role."""
 
-    def __init__(
-        self, text: str, tree: ast.Module, placeholders: Placeholders | None = None
-    ):
+    def __init__(self, text: str, tree: ast.Module):
         self.lines = split_lines(text, keepends=True)
-        self.placeholders = placeholders or Placeholders()
         self._local_names: dict[ast.AST, set[str]] = {}
         self.future_imports: list[str] = []
         self.imports: list[str] = []
@@ -421,7 +419,7 @@ class _Reader:
                 return node
         return None
 
-    def segment(self, node: ast.AST) -> Segment:
+    def segment(self, node: ast.AST) -> str:
         first = getattr(node, "decorator_list", None)
         start_line = first[0].lineno if first else node.lineno
         start = _char_col(
@@ -432,11 +430,11 @@ class _Reader:
             start_line, start = self._at_sign(start_line, start)
         end = _char_col(self.lines[node.end_lineno - 1], node.end_col_offset)
         if start_line == node.end_lineno:
-            return Segment(self.lines[start_line - 1][start:end], self.placeholders)
+            return self.lines[start_line - 1][start:end]
         body = self.lines[start_line - 1][start:] + "".join(
             self.lines[start_line : node.end_lineno - 1]
         )
-        return Segment(body + self.lines[node.end_lineno - 1][:end], self.placeholders)
+        return body + self.lines[node.end_lineno - 1][:end]
 
     def _at_sign(self, line: int, column: int) -> tuple[int, int]:
         """Where the `@` of a decorator starting at (line, column) stands.
@@ -657,7 +655,7 @@ def _local_names(fn: ast.FunctionDef) -> set[str]:
     return names
 
 
-def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[int, Site]:
+def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[str, Site]:
     """Where each handle stands. One walk of the module, whatever the number of handles."""
     by_name = {h.placeholder: h for h in handles}
     parents: dict[ast.AST, ast.AST] = {}
@@ -667,7 +665,7 @@ def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[int
             tops[node] = stmt
             for child in ast.iter_child_nodes(node):
                 parents[child] = node
-    sites: dict[int, Site] = {}
+    sites: dict[str, Site] = {}
     problems: list[Diagnostic] = []
     for node, top in tops.items():
         handle = _placeholder_target(node, by_name)
@@ -713,11 +711,10 @@ def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[int
             else None
         )
         local = reader.local_names(top) if is_function else set()
-        sites[handle.index] = Site(
-            handle.index,
+        sites[handle.placeholder] = Site(
             function,
             context_name(node, parents),
-            local,
+            frozenset(local),
             _runs_at_import(node, parents),
         )
     if problems:

@@ -1,14 +1,17 @@
-"""The pipeline: source -> handles -> structure -> space -> script.
+"""The pipeline: source -> handles -> structure -> checks -> space -> script.
 
 Each stage is a module with one job; this one only wires them together.
+Every handle is one record (scanner.Handle) that the stages fill in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from . import codegen, discovery, handles, scanner
+from . import checks, codegen, discovery, handles, scanner
 from ..diagnostics import CompileError, Diagnostic
+from .placeholders import substitute
 from .source import Source
 from .space import Space, build_space
 
@@ -26,31 +29,34 @@ class Analysis:
 def analyse(
     source: Source, model_fn: str | None = None, data_fn: str | None = None
 ) -> Analysis:
-    """Scan, parse and check a model file; raise CompileError on bad input."""
-    found = scanner.scan(source.text)
+    """Scan, parse and check a model file; raise CompileError on bad input.
+
+    `hyperasc space` stops here and `hyperasc compile` goes on from here, so
+    both accept exactly the same files.
+    """
     warnings: list[Diagnostic] = []
-    distributions, problems = [], []
-    for handle in found:
+    parsed: list[scanner.Handle] = []
+    problems: list[Diagnostic] = []
+    for handle in scanner.scan(source.text):
         try:
-            distributions.append(handles.parse_handle(handle, warnings))
+            distribution = handles.parse_handle(handle, warnings)
         except CompileError as exc:
             problems.extend(exc.diagnostics)
+            continue
+        parsed.append(dataclasses.replace(handle, distribution=distribution))
     if problems:
         raise CompileError(problems)
-    roots = {n for d in distributions for n in d.names | d.option_names}
-    roots |= {
-        n
-        for d in distributions
-        for nested in d.nested
-        for n in nested.names | nested.option_names
-    }
+    # Names the handles read: module-level definitions they need are carried.
+    roots = set()
+    for handle in parsed:
+        for dist in [handle.distribution, *handle.distribution.nested]:
+            roots |= dist.names | dist.option_names
     program = discovery.discover(
-        scanner.substitute(source.text, found), found, model_fn, data_fn, roots
+        substitute(source.text, parsed), parsed, model_fn, data_fn, roots
     )
-    space = build_space(distributions, program)
-    warnings.extend(
-        program.notes
-    )  # what the script does where hyperas did something else
+    checks.check(program, source.text)
+    space = build_space(program)
+    warnings.extend(program.notes)  # what the script does where hyperas did not
     warnings.sort(key=lambda d: (d.line, d.column))
     return Analysis(source, program, space, warnings)
 

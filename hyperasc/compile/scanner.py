@@ -13,24 +13,29 @@ scanner says at the handle why it cannot be: right after another operand
 
 from __future__ import annotations
 
-import ast
 import io
 import keyword
-import re
 import token
 import tokenize
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..diagnostics import CompileError, Diagnostic, error
 from ..text.lines import split_lines
+from .placeholders import DEFAULT_PREFIX, Placeholders, restore_column, substitute
+
+if TYPE_CHECKING:
+    from .discovery import Site
+    from .handles import Distribution
+
+# substitute and restore_column are the placeholder form's (placeholders.py);
+# `hyperasc upgrade` reads them here, with scan and Handle.
+__all__ = ["Handle", "scan", "substitute", "restore_column", "glued_error"]
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {v: k for k, v in OPENERS.items()}
 _FSTRING_START = getattr(token, "FSTRING_START", None)
 _FSTRING_END = getattr(token, "FSTRING_END", None)
-DEFAULT_PREFIX = "__hx"
 # Keywords that are values: `None{{...}}` is a call of None, as `x{{...}}` is of x.
 _VALUE_KEYWORDS = {"None", "True", "False"}
 # Soft keywords that open a statement (`match {{...}}:`); the parser decides the rest.
@@ -38,69 +43,32 @@ _STATEMENT_SOFT_KEYWORDS = {"match", "case"}
 
 
 @dataclass(frozen=True)
-class Placeholders:
-    """How one model file's placeholders are spelled: `(PREFIX<N>__)`.
-
-    The prefix is one the file never contains (see `for_text`), so a
-    placeholder cannot be mistaken for user text, nor user text for one.
-    """
-
-    prefix: str = DEFAULT_PREFIX
-
-    @classmethod
-    def for_text(cls, text: str) -> Placeholders:
-        """The first of `__hx`, `__hx1_`, `__hx2_`, ... that `text` does not contain."""
-        prefix, n = DEFAULT_PREFIX, 0
-        while prefix in text:
-            n += 1
-            prefix = f"{DEFAULT_PREFIX}{n}_"
-        return cls(prefix)
-
-    def name(self, index: int) -> str:
-        return f"{self.prefix}{index}__"
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str]:
-        """A whole placeholder in substituted text, parentheses and padding included."""
-        return re.compile(r"\(" + re.escape(self.prefix) + r"(\d+)__\s*\)")
-
-
-DEFAULT_PLACEHOLDERS = Placeholders()
-
-
-class Segment(str):
-    """A piece of substituted text that knows how its placeholders are spelled.
-
-    Discovery hands out the model function and helpers as Segments, so that
-    `fill(segment, replacements)` needs nothing else.
-    """
-
-    placeholders: Placeholders
-
-    def __new__(cls, text: str, placeholders: Placeholders) -> Segment:
-        obj = super().__new__(cls, text)
-        obj.placeholders = placeholders
-        return obj
-
-
-@dataclass(frozen=True)
 class Handle:
-    """A `{{ ... }}` span. Positions are 1-based line, 0-based column, as tokenize gives."""
+    """One `{{ ... }}` of the model file: the record every stage passes on.
 
-    index: int
+    The scanner makes it: where it stands (1-based line, 0-based column, as
+    tokenize gives), its inner text and its placeholder. Later stages return
+    copies with more filled in (`dataclasses.replace`): its distribution
+    (handles.py), where it sits (discovery.py) and its name (space.py).
+    """
+
     start: tuple[int, int]  # the first `{`
     end: tuple[int, int]  # just past the last `}`
     inner: str  # text between the braces
     inner_start: tuple[int, int]
-    placeholders: Placeholders = field(default=DEFAULT_PLACEHOLDERS, compare=False)
+    placeholder: str = DEFAULT_PREFIX + "0__"  # its name in the substituted text
+    distribution: Distribution | None = field(default=None, compare=False)
+    site: Site | None = field(default=None, compare=False)
+    name: str | None = field(default=None, compare=False)
 
     @property
-    def placeholder(self) -> str:
-        return self.placeholders.name(self.index)
+    def line(self) -> int:
+        return self.start[0]
 
-
-def placeholders_of(handles: list[Handle]) -> Placeholders:
-    return handles[0].placeholders if handles else DEFAULT_PLACEHOLDERS
+    @property
+    def column(self) -> int:
+        """1-based, as diagnostics count."""
+        return self.start[1] + 1
 
 
 def scan(text: str) -> list[Handle]:
@@ -131,9 +99,8 @@ def scan(text: str) -> list[Handle]:
             glued = _glued_to(tokens, i, handles)
             if glued is not None:
                 problems.append(glued_error(start, inner, *glued))
-            handles.append(
-                Handle(len(handles), start, end, inner, inner_start, placeholders)
-            )
+            placeholder = placeholders.name(len(handles))
+            handles.append(Handle(start, end, inner, inner_start, placeholder))
             i = end_index
         i += 1
     if problems:
@@ -336,105 +303,3 @@ def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> st
         return lines[l1 - 1][c1:c2]
     parts = [lines[l1 - 1][c1:]] + lines[l1 : l2 - 1] + [lines[l2 - 1][:c2]]
     return "".join(parts)
-
-
-def substitute(text: str, handles: list[Handle]) -> str:
-    """Replace each handle by `(PLACEHOLDER)`, padded so later lines and columns stay put."""
-    if not handles:
-        return text
-    lines = split_lines(text, keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    out: list[str] = []
-    position = 0
-    for handle in handles:
-        (l1, c1), (l2, c2) = handle.start, handle.end
-        start, end = offsets[l1 - 1] + c1, offsets[l2 - 1] + c2
-        out.append(text[position:start])
-        name = f"({handle.placeholder}"
-        if l1 == l2:
-            width = c2 - c1
-            out.append(name + " " * max(width - len(name) - 1, 0) + ")")
-        else:
-            # Keep the line breaks; the closing parenthesis ends where the handle did.
-            out.append(name + "\n" * (l2 - l1) + " " * max(c2 - 1, 0) + ")")
-        position = end
-    out.append(text[position:])
-    return "".join(out)
-
-
-def restore_column(handles: list[Handle], line: int, column: int) -> int:
-    """Map a 0-based column in the substituted text back to the original text."""
-    for handle in handles:
-        (l1, c1), (l2, c2) = handle.start, handle.end
-        if l1 == l2 == line and column >= c2:
-            width = max(c2 - c1, len(handle.placeholder) + 2)
-            column += (c2 - c1) - width
-    return column
-
-
-def fill(
-    text: str, replacements: Mapping[int, str], placeholders: Placeholders | None = None
-) -> str:
-    """Put expressions where the placeholders stand in a piece of substituted text.
-
-    `replacements` maps handle index to a Python expression. Each expression is
-    parenthesised unless it already is one operand (a name, a subscript, a call,
-    an attribute or a bracketed expression), and is kept apart by a space from
-    a word before it (`return`, `not`, `in`) or after it (`if`, `and`), so it
-    means what the handle meant. The spelling comes from `placeholders`, else
-    from `text` when it is a Segment, else the default one.
-    """
-    if placeholders is None:
-        placeholders = getattr(text, "placeholders", DEFAULT_PLACEHOLDERS)
-    text = str(text)
-
-    def replace(match: re.Match[str]) -> str:
-        expression = as_operand(replacements[int(match.group(1))])
-        if match.start() > 0 and _is_word_char(text[match.start() - 1]):
-            expression = " " + expression
-        if match.end() < len(text) and _is_word_char(text[match.end()]):
-            expression += " "
-        return expression
-
-    return placeholders.pattern.sub(replace, text)
-
-
-def as_operand(expression: str) -> str:
-    """`expression` as one operand: parenthesised unless it already binds as one."""
-    stripped = expression.strip()
-    try:
-        node = ast.parse(stripped, mode="eval").body
-    except SyntaxError:
-        return f"({expression})"
-    if isinstance(
-        node, (ast.Name, ast.Subscript, ast.Call, ast.Attribute)
-    ) and not _starts_with_number(node):
-        return stripped
-    if isinstance(
-        node, (ast.List, ast.ListComp, ast.Dict, ast.DictComp, ast.Set, ast.SetComp)
-    ):
-        return stripped
-    if stripped.startswith("(") and stripped.endswith(")") and _parses(stripped[1:-1]):
-        return stripped  # one pair of parentheses around the whole expression
-    return f"({stripped})"
-
-
-def _starts_with_number(node: ast.expr) -> bool:
-    # `1 .real` is an operand, but glued to a following `.attr` it would not be.
-    while isinstance(node, (ast.Subscript, ast.Call, ast.Attribute)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return isinstance(node, ast.Constant)
-
-
-def _parses(text: str) -> bool:
-    try:
-        ast.parse(text, mode="eval")
-    except SyntaxError:
-        return False
-    return True
-
-
-def _is_word_char(char: str) -> bool:
-    return ("a" + char).isidentifier()
