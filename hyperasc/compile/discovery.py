@@ -9,39 +9,37 @@ and where each handle sits.
 from __future__ import annotations
 
 import ast
-import builtins
 import dataclasses
 import io
 import tokenize
 import warnings
 from dataclasses import dataclass, field
 
-from . import hyperas_compat
+from . import hyperas_compat, module_plan
 from ..diagnostics import CompileError, Diagnostic, error
+from .module_index import (
+    BUILTINS,
+    Function,
+    ModuleIndex,
+    Statement,
+    char_col,
+    names_read,
+)
 from .placeholders import restore_column
 from .scanner import Handle
 from ..text.lines import split_lines
 
+__all__ = [
+    "BUILTINS",
+    "Function",
+    "Minimize",
+    "Program",
+    "Site",
+    "Statement",
+    "discover",
+]
+
 ALGORITHMS = ("tpe", "rand", "atpe", "anneal")
-BUILTINS = set(dir(builtins))
-
-
-@dataclass
-class Function:
-    name: str
-    params: list[str]
-    text: str
-    line: int
-    locals: set[str]
-
-
-@dataclass
-class Statement:
-    """A carried top-level statement (a helper function, class or constant)."""
-
-    text: str
-    binds: set[str]
-    line: int
 
 
 @dataclass
@@ -113,18 +111,10 @@ def discover(
         # Valid Python, but black cannot parse a form feed in an indentation.
         text = _without_indent_form_feeds(text)
         tree = ast.parse(text)
-    # The module as written: hyperas imports inside functions tell what `conditional` is.
-    written = hyperas_compat.ModuleIndex(tree)
-    nested = written.nested_hyperas
-    if nested:
-        # `pass` where a function imports hyperas: the script must not need hyperas.
-        text = hyperas_compat.blank_statements(text, nested)
-        tree = ast.parse(text)
-    reader = _Reader(text, tree)
-    calls = hyperas_compat.search_calls(written, *reader._hyperas_aliases)
-    if reader.minimize is None and calls:  # only optim.best_ensemble / best_models
-        reader.minimize = _read_minimize(calls[0][1], reader)
-    minimize = reader.minimize
+    reader = ModuleIndex(text, tree)
+    calls = reader.search_calls()
+    minimize_call = reader.minimize_call or (calls[0][1] if calls else None)
+    minimize = _read_minimize(minimize_call, reader) if minimize_call else None
     data_name = (
         data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
     )
@@ -133,14 +123,14 @@ def discover(
         calls,
         model_fn,
         data_name,
-        hyperas_compat.handle_functions(written, {h.placeholder for h in handles}),
-        written,
+        reader.handle_functions({h.placeholder for h in handles}),
+        reader,
     )
     model_name = choice.name
     own = hyperas_compat.call_for(calls, model_name)
     if own is not None and (minimize is None or own is not calls[0][1]):
         # --model-fn picked the model of a later optim.minimize: its data, algo and max_evals apply.
-        minimize = reader.minimize = _read_minimize(own, reader)
+        minimize = _read_minimize(own, reader)
         data_name = data_fn or minimize.data or _first(reader.functions, ("data",))
     if model_name is None:
         raise error(
@@ -190,12 +180,12 @@ def discover(
             f"{model_name}() takes {required} argument(s) but there is no data function",
             "add a data() that returns them, pass --data-fn, or give them defaults",
         )
-    roots = _names_read(reader.functions[model_name]) | set(extra_roots)
+    roots = names_read(reader.functions[model_name]) | set(extra_roots)
     if data_name:
-        roots |= _names_read(reader.functions[data_name])
+        roots |= names_read(reader.functions[data_name])
     if minimize:
         roots |= set(minimize.functions)
-    helpers, compat = _carry(written, reader, roots, model, data, extra_roots, calls)
+    helpers, compat = module_plan.carry(reader, roots, model, data, extra_roots, calls)
     compat.notes = choice.notes + compat.notes
     sites = _sites(tree, reader, handles)
     if choice.how != "name":
@@ -230,88 +220,6 @@ def discover(
     )
 
 
-@dataclass
-class _Compat:
-    data_locals: list[str]
-    notes: list[Diagnostic]
-    keep_best: int | None
-
-
-def _carry(
-    index: hyperas_compat.ModuleIndex,
-    reader: _Reader,
-    roots: set[str],
-    model: Function,
-    data: Function | None,
-    handle_names: set[str],
-    calls: list,
-) -> tuple[list[Statement], _Compat]:
-    """The module-level statements the script carries, in an order that runs, and what hyperas did
-    that the script does its own way (see hyperas_compat)."""
-    data_name = data.name if data else None
-    plan = hyperas_compat.plan_module(reader.definitions, model.name, data_name, index)
-    definitions = reader.definitions
-    reader.definitions = [d for i, d in enumerate(definitions) if i not in plan.dropped]
-    reader.module_names -= plan.dropped_binds
-    setup = [definitions[i] for i in sorted(plan.setup)]
-    for stmt, _ in setup:
-        roots = roots | _names_read(stmt)
-    chosen = {
-        (s.line, str(s.text))
-        for s in reader.closure(roots, exclude={model.name, data_name})
-    }
-    reader.definitions = definitions
-    nodes = [
-        (stmt, binds)
-        for i, (stmt, binds) in enumerate(definitions)
-        if i in plan.setup
-        or (
-            i not in plan.dropped and (stmt.lineno, str(reader.segment(stmt))) in chosen
-        )
-    ]
-    statements = [
-        Statement(reader.segment(stmt), binds, stmt.lineno) for stmt, binds in nodes
-    ]
-    helpers = [statements[i] for i in hyperas_compat.order_statements(nodes)]
-    conditional = hyperas_compat.conditional_helper(index, reader.module_names)
-    if conditional is not None:
-        name, text = conditional
-        helpers.insert(0, Statement(text, {name}, 0))
-        reader.module_names.add(name)
-    # Names the carried code reads as globals: hyperas made data()'s locals such globals.
-    wanted = index.free_names(model.name, model.locals) | (
-        set(handle_names) - set(model.params)
-    )
-    for stmt, _ in nodes:
-        wanted |= hyperas_compat.free_names(
-            stmt,
-            (
-                reader.local_names(stmt)
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
-                else set()
-            ),
-        )
-    data_node = reader.functions[data_name] if data_name else None
-    captured = hyperas_compat.data_locals(
-        data_node, data.locals if data else set(), wanted, reader.module_names
-    )
-    notes = list(plan.diagnostics)
-    notes += hyperas_compat.early_reads(nodes, set(captured), data_name)
-    notes += hyperas_compat.dropped_notes(
-        definitions, plan, wanted, set(captured), set(model.params), data_name
-    )
-    chosen_call = next(
-        (c for kind, c in calls if kind == "minimize"), calls[0][1] if calls else None
-    )
-    notes += hyperas_compat.search_call_warnings(calls, chosen_call, index)
-    notes += hyperas_compat.argv_warnings(
-        data_node, hyperas_compat.argv_aliases(index.tree)
-    )
-    used = wanted | (index.free_names(data_name, data.locals) if data else set())
-    notes += hyperas_compat.hyperas_name_warnings(index, used, reader.module_names)
-    return helpers, _Compat(captured, notes, hyperas_compat.keep_best(calls))
-
-
 def _without_indent_form_feeds(text: str) -> str:
     """`text` with the form feeds in its indentation taken out, as Python reads them.
 
@@ -335,236 +243,7 @@ def _first(functions: dict, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in functions), None)
 
 
-class _Reader:
-    """One pass over the module body, sorting statements by role."""
-
-    def __init__(self, text: str, tree: ast.Module):
-        self.lines = split_lines(text, keepends=True)
-        self._local_names: dict[ast.AST, set[str]] = {}
-        self.future_imports: list[str] = []
-        self.imports: list[str] = []
-        self.definitions: list[tuple[ast.stmt, set[str]]] = []
-        self.functions: dict[str, ast.FunctionDef] = {}
-        self.module_names: set[str] = set()
-        self.star_import = False
-        self.minimize: Minimize | None = None
-        self._hyperas_aliases = _hyperas_aliases(tree)
-        for stmt in tree.body:
-            self._visit(stmt)
-
-    def _visit(self, stmt: ast.stmt) -> None:
-        minimize_call = self._find_minimize(stmt)
-        if minimize_call is not None and self.minimize is None:
-            self.minimize = _read_minimize(minimize_call, self)
-        if _is_main_block(stmt):
-            return
-        if _is_import_block(stmt):
-            self._visit_import(stmt)
-            return
-        if _sets_environment(stmt) or hyperas_compat.prepares_imports(stmt):
-            # Often there to quieten or configure TensorFlow before it is
-            # imported (or sys.path.append, matplotlib.use), so it keeps its place among the imports.
-            self.imports.append(self.segment(stmt))
-            return
-        if minimize_call is not None:
-            return  # the hyperas driver code; the generated main() replaces it
-        binds = _bound_names(stmt)
-        self.module_names |= binds
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self.functions[stmt.name] = stmt
-        self.definitions.append((stmt, binds))
-
-    def _visit_import(self, stmt: ast.stmt) -> None:
-        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
-            self.future_imports.append(self.segment(stmt))
-            return
-        imports = [
-            n for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom))
-        ]
-        kept = [n for n in imports if not _is_hyperas_import(n)]
-        if not kept:
-            return
-        mixed = isinstance(stmt, ast.Import) and any(
-            _is_hyperas_name(a.name) for a in stmt.names
-        )
-        if mixed:  # `import os, hyperas.utils`: keep the other modules only
-            stmt.names = [a for a in stmt.names if not _is_hyperas_name(a.name)]
-        for node in kept:
-            for alias in node.names:
-                if alias.name == "*":
-                    self.star_import = True
-                else:
-                    self.module_names.add((alias.asname or alias.name).split(".")[0])
-        if len(kept) == len(imports) and not mixed:
-            self.imports.append(self.segment(stmt))
-        elif isinstance(stmt, ast.Import):
-            self.imports.append(ast.unparse(stmt))
-        else:
-            self.imports.extend(ast.unparse(n) for n in kept)
-
-    def _find_minimize(self, stmt: ast.stmt) -> ast.Call | None:
-        optim_names, minimize_names = self._hyperas_aliases
-        for node in ast.walk(stmt):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            if (
-                isinstance(func, ast.Attribute)
-                and func.attr == "minimize"
-                and isinstance(func.value, ast.Name)
-                and func.value.id in optim_names
-            ):
-                return node
-            if isinstance(func, ast.Name) and func.id in minimize_names:
-                return node
-        return None
-
-    def segment(self, node: ast.AST) -> str:
-        first = getattr(node, "decorator_list", None)
-        start_line = first[0].lineno if first else node.lineno
-        start = _char_col(
-            self.lines[start_line - 1],
-            first[0].col_offset if first else node.col_offset,
-        )
-        if first:
-            start_line, start = self._at_sign(start_line, start)
-        end = _char_col(self.lines[node.end_lineno - 1], node.end_col_offset)
-        if start_line == node.end_lineno:
-            return self.lines[start_line - 1][start:end]
-        body = self.lines[start_line - 1][start:] + "".join(
-            self.lines[start_line : node.end_lineno - 1]
-        )
-        return body + self.lines[node.end_lineno - 1][:end]
-
-    def _at_sign(self, line: int, column: int) -> tuple[int, int]:
-        """Where the `@` of a decorator starting at (line, column) stands.
-
-        `@ name`, `@(name)` and `@\\` + newline are all valid, so walk back over
-        what may separate the two.
-        """
-        while True:
-            column -= 1
-            while column < 0:
-                line -= 1
-                if line < 1:
-                    raise AssertionError("decorator without '@'")
-                column = len(self.lines[line - 1]) - 1
-            char = self.lines[line - 1][column]
-            if char == "@":
-                return line, column
-            if char not in " \t\f\\\r\n(":
-                raise AssertionError(f"unexpected {char!r} before a decorator")
-
-    def function(self, name: str) -> Function:
-        node = self.functions[name]
-        params = [a.arg for a in node.args.posonlyargs + node.args.args]
-        return Function(
-            name, params, self.segment(node), node.lineno, self.local_names(node)
-        )
-
-    def local_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-        """The names a top-level function binds, worked out once per function."""
-        if node not in self._local_names:
-            self._local_names[node] = _local_names(node)
-        return self._local_names[node]
-
-    def closure(self, roots: set[str], exclude: set) -> list[Statement]:
-        """Top-level definitions that the roots need, transitively, in source order."""
-        needed = set(roots)
-        chosen: set[int] = set()
-        changed = True
-        while changed:
-            changed = False
-            for i, (stmt, binds) in enumerate(self.definitions):
-                if (
-                    i in chosen
-                    or not (binds & needed)
-                    or (
-                        binds & exclude
-                        and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    )
-                ):
-                    continue
-                chosen.add(i)
-                needed |= _names_read(stmt)
-                changed = True
-        return [
-            Statement(self.segment(stmt), binds, stmt.lineno)
-            for i, (stmt, binds) in enumerate(self.definitions)
-            if i in chosen
-        ]
-
-
-def _char_col(line: str, byte_col: int) -> int:
-    return len(line.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
-
-
-def _hyperas_aliases(tree: ast.Module) -> tuple[set[str], set[str]]:
-    optim_names, minimize_names = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-            "hyperas"
-        ):
-            for alias in node.names:
-                if alias.name == "optim":
-                    optim_names.add(alias.asname or "optim")
-                elif alias.name == "minimize":
-                    minimize_names.add(alias.asname or "minimize")
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name == "hyperas.optim":
-                    optim_names.add(alias.asname or "hyperas.optim")
-    return optim_names or {"optim"}, minimize_names
-
-
-def _is_hyperas_name(module: str) -> bool:
-    return module.split(".")[0] == "hyperas"
-
-
-def _is_hyperas_import(node: ast.Import | ast.ImportFrom) -> bool:
-    if isinstance(node, ast.ImportFrom):
-        return node.level == 0 and _is_hyperas_name(node.module or "")
-    return all(_is_hyperas_name(a.name) for a in node.names)
-
-
-def _is_main_block(stmt: ast.stmt) -> bool:
-    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
-        return False
-    parts = [stmt.test.left, *stmt.test.comparators]
-    names = {p.id for p in parts if isinstance(p, ast.Name)}
-    consts = {p.value for p in parts if isinstance(p, ast.Constant)}
-    return names == {"__name__"} and consts == {"__main__"}
-
-
-def _sets_environment(stmt: ast.stmt) -> bool:
-    """`os.environ[...] = ...`, `os.environ.update(...)`, `os.putenv(...)` and the like."""
-    if isinstance(stmt, ast.Assign):
-        targets = stmt.targets
-    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-        targets = [stmt.value.func]
-    else:
-        return False
-    return bool(targets) and all(
-        "os.environ" in ast.unparse(t) or ast.unparse(t) == "os.putenv" for t in targets
-    )
-
-
-def _is_import_block(stmt: ast.stmt) -> bool:
-    """An import, or a try/if made only of imports (a fallback import)."""
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return True
-    if not isinstance(stmt, (ast.Try, ast.If)):
-        return False
-    inner = [s for s in ast.walk(stmt) if isinstance(s, ast.stmt) and s is not stmt]
-    allowed = (ast.Import, ast.ImportFrom, ast.Pass, ast.Try, ast.If, ast.Expr)
-    return (
-        bool(inner)
-        and all(isinstance(s, allowed) for s in inner)
-        and any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in inner)
-    )
-
-
-def _read_minimize(call: ast.Call, reader: _Reader) -> Minimize:
+def _read_minimize(call: ast.Call, reader: ModuleIndex) -> Minimize:
     info = Minimize()
     for kw in call.keywords:
         value = kw.value
@@ -587,13 +266,13 @@ def _read_minimize(call: ast.Call, reader: _Reader) -> Minimize:
     return info
 
 
-def _read_data_args(value: ast.expr, reader: _Reader) -> str | None:
+def _read_data_args(value: ast.expr, reader: ModuleIndex) -> str | None:
     """data_args as source text, checked: the script passes it to data() as a literal."""
     text = reader.segment(value)
     try:
         literal = ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        column = _char_col(reader.lines[value.lineno - 1], value.col_offset) + 1
+        column = char_col(reader.lines[value.lineno - 1], value.col_offset) + 1
         raise error(
             value.lineno,
             column,
@@ -603,59 +282,9 @@ def _read_data_args(value: ast.expr, reader: _Reader) -> str | None:
     return None if literal is None else text
 
 
-def _bound_names(stmt: ast.stmt) -> set[str]:
-    """Names a top-level statement binds at module level."""
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {stmt.name}
-    names = set()
-    for node in _walk_scope(stmt):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
-
-
-def _walk_scope(node: ast.AST):
-    """ast.walk that does not enter nested function, class or lambda scopes."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        for child in ast.iter_child_nodes(current):
-            if current is not node and isinstance(
-                current,
-                (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda),
-            ):
-                continue
-            stack.append(child)
-
-
-def _names_read(node: ast.AST) -> set[str]:
-    return {
-        n.id
-        for n in ast.walk(node)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-    }
-
-
-def _local_names(fn: ast.FunctionDef) -> set[str]:
-    names = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
-    for node in ast.walk(fn):
-        if node is fn:
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
-
-
-def _sites(tree: ast.Module, reader: _Reader, handles: list[Handle]) -> dict[str, Site]:
+def _sites(
+    tree: ast.Module, reader: ModuleIndex, handles: list[Handle]
+) -> dict[str, Site]:
     """Where each handle stands. One walk of the module, whatever the number of handles."""
     by_name = {h.placeholder: h for h in handles}
     parents: dict[ast.AST, ast.AST] = {}
@@ -741,7 +370,7 @@ def _in_variable_annotation(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> b
     return isinstance(parent, ast.AnnAssign) and child is parent.annotation
 
 
-def _is_glued_call(call: ast.Call, node: ast.Name, reader: _Reader) -> bool:
+def _is_glued_call(call: ast.Call, node: ast.Name, reader: ModuleIndex) -> bool:
     """Whether the call's parentheses are the placeholder's own: `match {{...}}` read as a call.
 
     The scanner rejects a handle after an operand; this catches what the
@@ -752,8 +381,8 @@ def _is_glued_call(call: ast.Call, node: ast.Name, reader: _Reader) -> bool:
     # From the end of the placeholder name to the end of the call there is only
     # its padding and one `)` when the parentheses are the placeholder's.
     lines = reader.lines
-    start = _char_col(lines[node.end_lineno - 1], node.end_col_offset)
-    end = _char_col(lines[call.end_lineno - 1], call.end_col_offset)
+    start = char_col(lines[node.end_lineno - 1], node.end_col_offset)
+    end = char_col(lines[call.end_lineno - 1], call.end_col_offset)
     if node.end_lineno == call.end_lineno:
         between = lines[node.end_lineno - 1][start:end]
     else:
