@@ -358,14 +358,24 @@ def test_history_key_without_known_metrics_is_a_warning():
     assert (line, column, rule) == (2, 17, "'val_acc'")
 
 
-def test_show_accuracy_without_metrics_warns_that_evaluate_returns_less():
+def test_show_accuracy_without_metrics_adds_the_metric_to_compile():
+    # Issue 16: dropping show_accuracy= alone leaves `score, acc = evaluate(...)` short of a value.
     text = "model.compile(loss='mse', optimizer='sgd')\nscore, acc = model.evaluate(X, Y, show_accuracy=True)\n"
     assert (
         upgraded(text)
-        == "model.compile(loss='mse', optimizer='sgd')\nscore, acc = model.evaluate(X, Y)\n"
+        == "model.compile(loss='mse', optimizer='sgd', metrics=['accuracy'])\nscore, acc = model.evaluate(X, Y)\n"
     )
+    assert warnings_of(text) == []
+
+
+def test_show_accuracy_with_two_compiles_warns_that_evaluate_returns_less():
+    text = (
+        "model.compile(loss='mse', optimizer='sgd')\nother.compile(loss='mse', optimizer='sgd')\n"
+        "score, acc = model.evaluate(X, Y, show_accuracy=True)\n"
+    )
+    assert upgraded(text) == text.replace(", show_accuracy=True", "")
     [(line, column, _, message)] = warnings_of(text)
-    assert (line, column) == (2, 35) and "metrics=['accuracy']" in message
+    assert (line, column) == (3, 35) and "metrics=['accuracy']" in message
 
 
 def test_generator_queue_settings_are_dropped_with_a_warning():
@@ -387,7 +397,8 @@ def test_samples_per_epoch_is_a_warning():
 # --- Handles ------------------------------------------------------------------------------
 
 
-def test_spellings_inside_handles_are_warnings_not_edits():
+def test_spellings_inside_handles_are_rewritten_inside_the_braces():
+    # Issue 16: lr= in a handle's options is mechanical; decay= stays a warning.
     text = textwrap.dedent("""\
         from keras.optimizers import Adam, SGD
         model.compile(loss='categorical_crossentropy',
@@ -395,13 +406,17 @@ def test_spellings_inside_handles_are_warnings_not_edits():
                                                           decay=1e-6)])}})
         """)
     new, plan = upgrade_text(text)
-    assert new == text
-    assert [(f.line, f.column, f.rule) for f in plan.findings] == [
+    assert new == text.replace("lr=", "learning_rate=")
+    assert [(c.line, c.column, c.rule) for c in plan.changes] == [
         (3, 40, "lr="),
         (3, 54, "lr="),
-        (4, 51, "decay="),
     ]
+    assert [(f.line, f.column, f.rule) for f in plan.findings] == [(4, 51, "decay=")]
     assert all("inside a handle" in f.message for f in plan.findings)
+    assert (
+        "InverseTimeDecay(0.1, decay_steps=1, decay_rate=1e-6)" in plan.findings[0].hint
+    )
+    assert upgrade_text(new)[0] == new
 
 
 def test_a_handle_in_the_way_blocks_the_edit():

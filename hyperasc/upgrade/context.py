@@ -12,7 +12,13 @@ from functools import cached_property
 
 from ..compile.scanner import Handle
 from .core import Change, Edit, Finding, Positions, Token, tokens
-from .names import CATEGORICAL_LOSSES, canonical, known
+from .names import (
+    CATEGORICAL_LOSSES,
+    LOSS_ALIASES,
+    SHOW_ACCURACY_METHODS,
+    canonical,
+    known,
+)
 from .scope import Binding, Scopes
 
 Item = Change | Finding
@@ -46,6 +52,7 @@ class Context:
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
         self.scopes = scopes or Scopes(tree)
+        self.handle_names = {h.placeholder: h for h in handles}
         self._tokens: list[Token] | None = None
         self._token_starts: list[int] = []
         self.memo: dict[str, object] = {}  # what one family works out for another
@@ -69,13 +76,37 @@ class Context:
         ]
 
     @cached_property
-    def metric_key(self) -> str | None:
-        """How compile() spells accuracy: Keras 3 names history keys after it.
+    def adds_accuracy(self) -> ast.Call | None:
+        """The one compile() call that gets metrics=['accuracy'] because Keras 1's
+        show_accuracy=True asked for it (Keras 3 reports accuracy only when asked)."""
+        if self.outer is not None:
+            return self.outer.adds_accuracy
+        asked = any(
+            isinstance(n.func, ast.Attribute)
+            and n.func.attr in SHOW_ACCURACY_METHODS
+            and any(
+                k.arg == "show_accuracy"
+                and isinstance(k.value, ast.Constant)
+                and k.value.value is True
+                for k in n.keywords
+            )
+            for n in self.of(ast.Call)
+        )
+        if not asked or len(self.compiles) != 1:
+            return None
+        call = self.compiles[0]
+        if any(k.arg is None or k.arg == "metrics" for k in call.keywords):
+            return None
+        if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > 2:
+            return None
+        return call
 
-        "accuracy": Keras 2.2 logged it as 'acc', Keras 3 as 'accuracy', so 'acc' keys
-        need rewriting. "acc": the keys stay 'acc'. None: cannot tell.
-        """
-        spellings = set()
+    @cached_property
+    def logged(self) -> set[str] | None:
+        """The metric names Keras 3 logs (compile()'s strings, or a function's name); None: cannot tell."""
+        if self.outer is not None:
+            return self.outer.logged
+        names: set[str] = set()
         for call in self.compiles:
             metrics = keyword_value(call, "metrics")
             if metrics is None:
@@ -83,9 +114,17 @@ class Context:
             if not isinstance(metrics, (ast.List, ast.Tuple)):
                 return None
             for item in metrics.elts:
-                if isinstance(item, ast.Constant) and item.value in ("acc", "accuracy"):
-                    spellings.add(item.value)
-        return spellings.pop() if len(spellings) == 1 else None
+                if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                    names.add(item.value)
+                    continue
+                full = self.qualify(item) or ""
+                short = full.rsplit(".", 1)[-1]
+                if not full.startswith(("keras.metrics.", "keras.losses.")):
+                    return None
+                names.add(LOSS_ALIASES.get(short, short))
+        if not names and self.adds_accuracy is not None:
+            names.add("accuracy")
+        return names
 
     @cached_property
     def categorical(self) -> bool:
@@ -103,7 +142,9 @@ class Context:
 
     @cached_property
     def has_metrics(self) -> bool:
-        return any(keyword_value(c, "metrics") is not None for c in self.compiles)
+        return self.adds_accuracy is not None or any(
+            keyword_value(c, "metrics") is not None for c in self.compiles
+        )
 
     @cached_property
     def numpy(self) -> str | None:

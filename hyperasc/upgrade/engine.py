@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 
 from ..compile.scanner import Handle, scan, substitute
 from ..diagnostics import error
 from .context import Context
-from .core import Change, Finding, Plan, Positions, apply, check_result, resolve
+from .core import Change, Edit, Finding, Plan, Positions, apply, check_result, resolve
 from .families import FAMILIES
 from .names import TRIGGERS
 from .scope import Scopes
@@ -48,7 +49,7 @@ def find(text: str) -> Plan:
     if handles:
         placeholders = {n.id: n for n in ctx.of(ast.Name)}
         for handle in handles:
-            plan.findings.extend(
+            plan.extend(
                 _inside_handle(handle, ctx, placeholders.get(handle.placeholder))
             )
     plan.changes, left = resolve(plan.changes)
@@ -60,8 +61,14 @@ def find(text: str) -> Plan:
 
 def _inside_handle(
     handle: Handle, outer: Context, placeholder: ast.Name | None
-) -> list[Finding]:
-    """Keras 1/2 spellings inside a handle become warnings: upgrade leaves handles alone."""
+) -> list[Change | Finding]:
+    """Keras 1/2 spellings inside a handle's expression: `{{choice([Adam(lr=0.1), ...])}}`.
+
+    The handle's text is parsed on its own and looked at by every family, its
+    names looked up where the handle is. Rewrites stay inside the braces (the
+    handle is still one expression, see check_result); what cannot be rewritten
+    is a warning that says it is inside a handle.
+    """
     if not TRIGGERS.search(handle.inner):
         return []
     wrapped = (
@@ -75,20 +82,32 @@ def _inside_handle(
     scopes = Scopes(tree, root or outer.scopes.module, outer=outer.scopes)
     ctx = Context(wrapped, tree, Positions(wrapped, wrapped, []), [], outer, scopes)
     items = [item for family in FAMILIES for item in family.find(ctx)]
-    found = []
     line0, column0 = handle.inner_start
+    base = outer.pos.starts[line0 - 1] + column0 - 1  # the "(" we added
+    found: list[Change | Finding] = []
     for item in items:
         line = line0 + item.line - 1
-        # The "(" we added.
         column = (column0 + item.column - 1) if item.line == 1 else item.column
+        if isinstance(item, Change) and all(
+            0 < e.start and e.end < len(wrapped) for e in item.edits
+        ):
+            edits = tuple(
+                Edit(base + e.start, base + e.end, e.text) for e in item.edits
+            )
+            found.append(
+                dataclasses.replace(item, line=line, column=column, edits=edits)
+            )
+            continue
         what = item.description if isinstance(item, Change) else item.message
+        if isinstance(item, Finding) and item.severity != "warning":
+            continue
         found.append(
             Finding(
                 item.rule,
                 line,
                 column,
                 f"Keras 1/2 spelling inside a handle: {what}",
-                "hyperasc upgrade leaves handles alone; change the handle by hand",
+                "change the handle by hand" if isinstance(item, Change) else item.hint,
             )
         )
     return found

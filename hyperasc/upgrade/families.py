@@ -6,8 +6,8 @@ where it is used). Families never edit text; the engine applies what they
 return. Order does not matter: every edit is at an ast-given position.
 """
 
-from . import fit, history, imports, layers, optimizers, tf1
+from . import callbacks, fit, history, imports, layers, optimizers, tf1
 
-FAMILIES = [imports, layers, optimizers, fit, history, tf1]
+FAMILIES = [imports, layers, optimizers, fit, history, callbacks, tf1]
 
 __all__ = ["FAMILIES"]

@@ -107,7 +107,26 @@ def _method(ctx: Context, node: ast.Call, func: ast.Attribute) -> list[Item]:
         )
     if method == "predict_classes":
         out.append(_predict_classes(ctx, node, func))
+    if node is ctx.adds_accuracy:
+        out.append(_add_accuracy(ctx, node))
     return out
+
+
+def _add_accuracy(ctx: Context, node: ast.Call) -> Item:
+    """Keras 1's show_accuracy=True: compile() asks for the metric instead."""
+    items = ctx.call_items(node)
+    if items:
+        at = ctx.span(items[-1])[1]
+        text = ", metrics=['accuracy']"
+    else:
+        at = ctx.span(node)[1] - 1
+        text = "metrics=['accuracy']"
+    return ctx.change(
+        "show_accuracy=",
+        at,
+        [Edit(at, at, text)],
+        "show_accuracy=True -> compile(..., metrics=['accuracy'])",
+    )
 
 
 def _predict_classes(ctx: Context, node: ast.Call, func: ast.Attribute) -> Item:

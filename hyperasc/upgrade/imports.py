@@ -227,18 +227,28 @@ def _submodule_use(ctx: Context, node: ast.Attribute) -> list[Item]:
     parent = ctx.parents.get(node)
     if not (isinstance(parent, ast.Attribute) and parent.value is node):
         return []
-    base = ctx.qualify(node.value)
+    value = node.value
+    if isinstance(value, ast.Attribute) and value.attr in LAYER_SUBMODULES:
+        return []  # the second of a chain: the first one's edit takes it along
+    base = ctx.qualify(value)
     if (base == "keras.layers" and node.attr in LAYER_SUBMODULES) or (
         base == "keras.utils" and node.attr in UTILS_SUBMODULES
     ):
-        _, end = ctx.span(node)
+        last = node  # keras.layers.experimental.preprocessing: both go
+        while (
+            base == "keras.layers"
+            and isinstance(ctx.parents.get(ctx.parents.get(last)), ast.Attribute)
+            and ctx.parents[last].attr in LAYER_SUBMODULES
+        ):
+            last = ctx.parents[last]
+        _, end = ctx.span(last)
         _, value_end = ctx.span(node.value)
         return [
             ctx.change(
                 f"{base}.{node.attr}",
                 value_end,
                 [Edit(value_end, end, "")],
-                f"{base}.{node.attr} -> {base}",
+                f"{base}{ctx.text[value_end:end]} -> {base}",
             )
         ]
     return []

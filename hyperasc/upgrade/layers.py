@@ -16,6 +16,7 @@ warning.
 from __future__ import annotations
 
 import ast
+import re
 
 from .context import Context, Item, call_name
 from .core import Edit
@@ -39,6 +40,15 @@ def find(ctx: Context) -> list[Item]:
     for node, full in calls:
         if full in SPLIT_KERNEL and _starred(node):
             unsafe.add(full)
+    if ctx.outer is not None:  # a handle's inside follows its file
+        unsafe |= ctx.outer.memo.get("layers.unsafe", set())
+    else:
+        for start, end in ctx.handle_spans:  # and the file follows its handles
+            for name in re.findall(r"(\w+)\s*\([^()]*\*", ctx.text[start:end]):
+                full = ctx.scopes.hoisted(name)
+                if full and canonical(full) in SPLIT_KERNEL:
+                    unsafe.add(canonical(full))
+        ctx.memo["layers.unsafe"] = unsafe
     for node, full in calls:
         out += _call(ctx, node, full, unsafe)
     for node in ctx.of(ast.Name, ast.Attribute):

@@ -25,6 +25,8 @@ LAYER_SUBMODULES = {
     "recurrent_v2",
     "dense_attention",
     "kernelized",
+    "experimental",  # keras.layers.experimental.preprocessing.X is keras.layers.X
+    "preprocessing",
 }
 UTILS_SUBMODULES = {
     "np_utils",
@@ -94,6 +96,16 @@ OPTIMIZERS = {
     "Nadam",
     "Ftrl",
     "AdamW",
+}
+# Keras 2's lowercase aliases of the optimizer classes.
+OPTIMIZER_ALIASES = {
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adam": "Adam",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
 }
 # Keras 2's default learning rates, for the decay= advice.
 DEFAULT_LR = {
@@ -191,6 +203,32 @@ SHOW_ACCURACY_METHODS = {
 }
 CATEGORICAL_LOSSES = {"categorical_crossentropy", "sparse_categorical_crossentropy"}
 HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
+# Spellings of one metric. Keras 2.2 logged 'acc' and the long names whatever
+# compile() said; Keras 3 logs each metric under the string compile() was given.
+METRIC_SPELLINGS = [
+    ("acc", "accuracy"),
+    ("mae", "mean_absolute_error"),
+    ("mse", "mean_squared_error"),
+    ("mape", "mean_absolute_percentage_error"),
+    ("msle", "mean_squared_logarithmic_error"),
+]
+# Keras 2 aliases of loss and metric functions that Keras 3 dropped.
+LOSS_ALIASES = {
+    "mse": "mean_squared_error",
+    "MSE": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "MAE": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "MAPE": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "MSLE": "mean_squared_logarithmic_error",
+    "kld": "kl_divergence",
+    "KLD": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence",
+    "logcosh": "log_cosh",
+    "cosine": "cosine_similarity",
+    "cosine_proximity": "cosine_similarity",
+}
 
 
 # Words whose absence means there is nothing to do (the compile note's fast path).
@@ -230,6 +268,8 @@ def canonical(dotted: str) -> str | None:
         subs = LAYER_SUBMODULES if parts[1] == "layers" else UTILS_SUBMODULES
         rest = [p for p in parts[2:] if p not in subs]
         parts = parts[:2] + rest[-1:] if len(rest) < len(parts) - 2 else parts
+    if len(parts) == 3 and parts[1] == "optimizers" and parts[2] in OPTIMIZER_ALIASES:
+        parts[2] = OPTIMIZER_ALIASES[parts[2]]
     return ".".join(parts)
 
 

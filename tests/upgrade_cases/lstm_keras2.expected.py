@@ -34,7 +34,7 @@ def create_model(x_train, y_train, x_test, y_test):
     opt = optimizers.RMSprop(learning_rate={{loguniform(-9, -4)}})
     model.compile(loss='binary_crossentropy', optimizer=opt, metrics=['acc'])
     callbacks = [EarlyStopping(monitor='val_acc', patience=2),
-                 ModelCheckpoint('best.h5', monitor='val_acc', save_best_only=True)]
+                 ModelCheckpoint('best.keras', monitor='val_acc', save_best_only=True)]
     history = model.fit(batches(x_train, y_train, 32),
                                   steps_per_epoch=16,
                                   epochs={{choice([2, 4])}},
