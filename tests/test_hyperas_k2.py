@@ -218,7 +218,12 @@ def run_one(name: str, folder: Path) -> Outcome:
         result = run_script(script, run, "--max-evals", "1", timeout=300)
     except subprocess.TimeoutExpired:
         return Outcome(name, False, "run", "timed out after 300 s", "")
-    output = result.stdout[-3000:] + result.stderr[-4000:]
+    said = "\n".join(located_warnings(stderr, source))
+    output = (
+        f"upgrade warned:\n{said or '(nothing)'}\n\nthe run:\n"
+        + result.stdout[-3000:]
+        + result.stderr[-4000:]
+    )
     trials = run / "trials.jsonl"
     records = (
         [json.loads(line) for line in trials.read_text().splitlines()]
