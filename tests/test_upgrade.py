@@ -736,7 +736,7 @@ def test_compile_notes_keras12_spellings(keras1):
     result = invoke(["compile", str(keras1)])
     assert result.exit_code == 0, result.stderr
     assert (
-        f"{keras1}: note: 9 Keras 1/2 spellings (keras.layers.core, np_utils, init=, ...); "
+        f"{keras1}: warning: 9 Keras 1/2 spellings (keras.layers.core, np_utils, init=, ...); "
         f"run: hyperasc upgrade {keras1} --in-place"
     ) in result.stderr.splitlines()
 
@@ -752,8 +752,30 @@ def test_compile_is_quiet_for_keras3_files():
 def test_compile_note_when_only_warnings_are_left():
     note = compile_note((CASES / "cnn_keras1.expected.py").read_text(), "cnn.py")
     assert note == (
-        "cnn.py: note: 3 Keras 1/2 spellings that need a hand (Merge, decay=); "
+        "cnn.py: warning: 3 Keras 1/2 spellings that need a hand (Merge, decay=); "
         "run: hyperasc upgrade cnn.py --diff, for the Keras 3 way"
+    )
+
+
+def test_compile_note_is_a_note_when_keras3_runs_the_file():
+    text = (
+        "from keras.optimizers import SGD\nsgd = SGD(learning_rate=0.1, decay=1e-6)\n"
+    )
+    assert compile_note(text, "m.py") == (
+        "m.py: note: 1 Keras 1/2 spelling that need a hand (decay=); "
+        "run: hyperasc upgrade m.py --diff, for the Keras 3 way"
+    )
+
+
+def test_compile_note_counts_val_acc_keys():
+    # Issue 16: every trial failed with KeyError: 'val_acc', and compile said nothing.
+    text = (
+        "model.compile(loss='categorical_crossentropy', optimizer='adam', metrics=['accuracy'])\n"
+        "result = model.fit(x, y, validation_split=0.1)\n"
+        "validation_acc = np.amax(result.history['val_acc'])\n"
+    )
+    assert compile_note(text, "m.py") == (
+        "m.py: warning: 1 Keras 1/2 spelling ('val_acc'); run: hyperasc upgrade m.py --in-place"
     )
 
 

@@ -22,6 +22,9 @@ from .families import FAMILIES
 from .names import TRIGGERS
 from .scope import Scopes
 
+# Spellings Keras 3 runs, if not as Keras 2 did: the compile note stays a note for them.
+HARMLESS = {"decay=", "tf.logging"}
+
 
 def find(text: str) -> Plan:
     """The Keras 1/2 spellings of a model file: what to rewrite and what to warn about.
@@ -139,12 +142,15 @@ def compile_note(text: str, path: str) -> str | None:
     shown = ", ".join(rules[:3]) + (", ..." if len(rules) > 3 else "")
     plural = "s" if plan.count != 1 else ""
     target = "MODEL" if path in ("-", "<stdin>") else path
+    # A warning when Keras 3 would stop at one of them (at import, or in fit).
+    fails = any(item.rule not in HARMLESS for item in [*plan.changes, *plan.warnings])
+    severity = "warning" if fails else "note"
     if plan.changes:
         return (
-            f"{path}: note: {plan.count} Keras 1/2 spelling{plural} ({shown}); "
+            f"{path}: {severity}: {plan.count} Keras 1/2 spelling{plural} ({shown}); "
             f"run: hyperasc upgrade {target} --in-place"
         )
     return (
-        f"{path}: note: {plan.count} Keras 1/2 spelling{plural} that need a hand ({shown}); "
+        f"{path}: {severity}: {plan.count} Keras 1/2 spelling{plural} that need a hand ({shown}); "
         f"run: hyperasc upgrade {target} --diff, for the Keras 3 way"
     )

@@ -6,8 +6,30 @@ where it is used). Families never edit text; the engine applies what they
 return. Order does not matter: every edit is at an ast-given position.
 """
 
-from . import callbacks, fit, history, imports, layers, optimizers, tf1
+from . import (
+    aliases,
+    around,
+    callbacks,
+    fit,
+    history,
+    imports,
+    layers,
+    optimizers,
+    preprocessing,
+    tf1,
+)
 
-FAMILIES = [imports, layers, optimizers, fit, history, callbacks, tf1]
+FAMILIES = [
+    imports,
+    layers,
+    optimizers,
+    fit,
+    history,
+    callbacks,
+    tf1,
+    aliases,
+    around,
+    preprocessing,
+]
 
 __all__ = ["FAMILIES"]

@@ -178,7 +178,7 @@ def _call(ctx: Context, node: ast.Call, full: str, unsafe: set[str]) -> list[Ite
             )
     if edits:
         out.append(ctx.change(short, start, edits, description))
-    if full in GONE:
+    if full in GONE and short != "ImageDataGenerator":  # the preprocessing family's
         out.append(
             ctx.warn(
                 short, ctx.start(func), f"{short}() is gone in Keras 3", GONE[full]

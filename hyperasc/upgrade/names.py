@@ -233,11 +233,19 @@ LOSS_ALIASES = {
 
 # Words whose absence means there is nothing to do (the compile note's fast path).
 TRIGGERS = re.compile(
-    r"keras\.layers\.\w+\.|_utils\b|\b(?:lr|init|p|decay|bias)\s*=|nb_\w+|Convolution\dD|border_mode|subsample|"
+    r"keras\.layers\.\w+\.|_utils\b|\b(?:lr|init|p|decay|bias|epsilon|period|input|output|input_dim)\s*=|"
+    r"nb_\w+|Convolution\dD|border_mode|subsample|"
     r"W_regularizer|b_regularizer|[WbU]_constraint|output_dim|pool_length|\bstride\s*=|CuDNN|_generator\b|"
-    r"predict_classes|show_accuracy|multi_gpu_model|\bacc['\"]|\b[Mm]erge\b|dim_ordering|scikit_learn|"
+    r"predict_classes|show_accuracy|multi_gpu_model|acc['\"]|\b[Mm]erge\b|dim_ordering|scikit_learn|"
     r"ImageDataGenerator|Highway|MaxoutDense|ThresholdedReLU|\btest_split|class_mode|inner_init|U_regularizer|"
-    r"dropout_[WU]|filter_length|samples_per_epoch|val_samples|\b(?:workers|use_multiprocessing|max_q\w*)\s*="
+    r"dropout_[WU]|filter_length|samples_per_epoch|val_samples|\b(?:workers|use_multiprocessing|max_q\w*)\s*=|"
+    r"\b(?:adam|sgd|rmsprop|adagrad|adadelta|adamax|nadam|maxnorm|nonneg|unitnorm)\b|"
+    r"\b(?:MSE|MAE|MAPE|MSLE|KLD|mse|mae|mape|msle|kld|cosine|cosine_proximity|logcosh|"
+    r"kullback_leibler_divergence)\b|mean_\w+_error|\.accuracy\s*\(|name_scope|"
+    r"ModelCheckpoint|\.h5\b|\.hdf5\b|set_random_seed|\blogging\b|ConfigProto|Session|set_session|"
+    r"tensorflow_backend|theano_backend|keras\.engine|cross_validation|sklearn\.externals|tools\.plotting|"
+    r"\b(?:Inf|Infinity|PINF|NINF|infty|NaN|NAN|float_|complex_|string_|unicode_|product|cumproduct|"
+    r"alltrue|sometrue|round_)\b|Tokenizer|to_yaml|count_params|experimental"
 )
 
 

@@ -12,7 +12,7 @@ from keras.layers import Conv1D, Conv2D, MaxPooling1D, MaxPooling2D
 from keras.layers import BatchNormalization
 from keras.layers import LeakyReLU
 from keras.regularizers import l2
-from keras.constraints import maxnorm
+from keras.constraints import max_norm as maxnorm
 from keras import optimizers
 from keras.utils import to_categorical
 
