@@ -6,7 +6,7 @@ import sys
 
 from .algorithm import ALGORITHMS
 from .contract import DEFAULT_OUT
-from .parallel import DeviceError, describe_devices, parse_devices, plan_slots
+from .devices import DeviceError, describe_devices, parse_devices, plan_slots
 
 MAX_SEED = 2**32 - 1
 

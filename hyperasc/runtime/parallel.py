@@ -30,7 +30,6 @@ from hyperopt import base
 from hyperopt.utils import coarse_utcnow
 
 from .devices import DeviceError, Slot, plan_slots
-from .devices import describe_devices, parse_devices  # noqa: F401  (options.py's)
 from .processes import describe_exit, die_with_parent
 from .trial import TrialScope, evaluate_trial, trial_result
 
