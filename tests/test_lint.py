@@ -38,3 +38,44 @@ def test_project_is_black_formatted():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+
+
+def _unhinted(path):
+    """`Class.function` names of public functions in `path` that lack a hint."""
+    import ast
+
+    missing = []
+
+    def visit(body, prefix=""):
+        for node in body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                visit(node.body, f"{node.name}.")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                dunder = node.name.startswith("__") and node.name.endswith("__")
+                if node.name.startswith("_") and node.name not in (
+                    "__init__",
+                    "__call__",
+                ):
+                    continue
+                arguments = (
+                    node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                )
+                arguments += [a for a in (node.args.vararg, node.args.kwarg) if a]
+                unhinted = [
+                    a.arg
+                    for a in arguments
+                    if a.annotation is None and a.arg not in ("self", "cls")
+                ]
+                if unhinted or (node.returns is None and not dunder):
+                    missing.append(f"{path.name}:{node.lineno} {prefix}{node.name}")
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return missing
+
+
+def test_runtime_public_functions_have_type_hints():
+    """Every public function and method of hyperasc/runtime has hints on its arguments and result."""
+    modules = sorted((ROOT / "hyperasc" / "runtime").glob("*.py"))
+    assert len(modules) > 10
+    missing = [name for path in modules for name in _unhinted(path)]
+    assert missing == []

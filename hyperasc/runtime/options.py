@@ -1,8 +1,12 @@
 """The command line of a generated tuning script: `tune.py [options]` and `tune.py worker`."""
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .algorithm import ALGORITHMS
 from .contract import DEFAULT_OUT
@@ -11,7 +15,7 @@ from .devices import DeviceError, describe_devices, parse_devices, plan_slots
 MAX_SEED = 2**32 - 1
 
 
-def parse_args(script, argv=None):
+def parse_args(script: Any, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The parsed command line; `args.command` is "search" or "worker"."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["worker"]:
@@ -217,12 +221,18 @@ def parse_args(script, argv=None):
 class ListDevices(argparse.Action):
     """--list-devices: what `--gpus all` would use, asked only when wanted (nvidia-smi takes a while)."""
 
-    def __init__(self, option_strings, dest, **kwargs):
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
         super().__init__(
             option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs
         )
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         pinned = os.environ.get("CUDA_VISIBLE_DEVICES")
         if pinned is not None:
             print(
@@ -236,14 +246,14 @@ class ListDevices(argparse.Action):
         parser.exit(0)
 
 
-def parse_all_or_none():
+def parse_all_or_none() -> str:
     try:
         return ",".join(parse_devices("all"))
     except DeviceError:
         return "nothing"
 
 
-def search_arg_errors(args):
+def search_arg_errors(args: argparse.Namespace) -> Iterator[str]:
     """What is wrong with a search's arguments, before anything is written."""
     if args.max_evals < 1:
         yield "--max-evals must be at least 1"
@@ -290,7 +300,7 @@ def search_arg_errors(args):
         yield "--deterministic applies to trials run on this machine, not to --mongo or --spark"
 
 
-def parse_worker_args(argv):
+def parse_worker_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=f"{os.path.basename(sys.argv[0])} worker",
         description="Evaluate the trials that `--mongo` searches queue in MongoDB. "
