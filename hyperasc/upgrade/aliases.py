@@ -15,7 +15,7 @@ import ast
 
 from .context import Context, Item, keyword
 from .core import Edit
-from .names import LOSS_ALIASES, RENAMED, canonical
+from .names import LOSS_ALIASES, RENAMED, RENAMED_FUNCTIONS, canonical
 
 CONSTRAINTS = {"maxnorm": "max_norm", "nonneg": "non_neg", "unitnorm": "unit_norm"}
 _ALIASES = {
@@ -33,6 +33,7 @@ def find(ctx: Context) -> list[Item]:
     for node in ctx.of(ast.ImportFrom):
         if node.module and not node.level:
             out += _import(ctx, node)
+            out += _renamed_function(ctx, node)
     for node in ctx.of(ast.Attribute):
         table = _ALIASES.get(ctx.qualify(node.value) or "")
         if table and node.attr in table:
@@ -57,6 +58,27 @@ def find(ctx: Context) -> list[Item]:
             layer = RENAMED.get(full, full.rsplit(".", 1)[1])
             if layer in SEQUENCE_LAYERS:
                 out += _input_dim(ctx, node)
+    return out
+
+
+def _renamed_function(ctx: Context, node: ast.ImportFrom) -> list[Item]:
+    """`from keras.utils.visualize_util import plot` -> `... import plot_model as plot`."""
+    module = canonical(node.module)
+    out: list[Item] = []
+    for alias in node.names:
+        new = RENAMED_FUNCTIONS.get(f"{module}.{alias.name}")
+        if new is None:
+            continue
+        start = ctx.start(alias)
+        text = new if alias.asname else f"{new} as {alias.name}"
+        out.append(
+            ctx.change(
+                alias.name,
+                start,
+                [Edit(start, start + len(alias.name), text)],
+                f"{node.module}.{alias.name} -> keras.utils.{new}",
+            )
+        )
     return out
 
 
@@ -143,12 +165,47 @@ def _name_scope(ctx: Context, node: ast.Call) -> Item:
             [Edit(start, end, new)],
             f"{ctx.source(func)} -> {new}",
         )
+    # No keras or tf name here: import keras beside the import of the backend.
+    backend = _backend_import(ctx, func)
+    if backend is not None:
+        at = ctx.line_span(backend)[0]
+        indent = ctx.text[at : ctx.start(backend)]
+        return ctx.change(
+            "K.name_scope",
+            start,
+            [
+                Edit(at, at, f"{indent}import keras\n"),
+                Edit(start, end, "keras.name_scope"),
+            ],
+            f"{ctx.source(func)} -> keras.name_scope (and import keras)",
+        )
     return ctx.warn(
         "K.name_scope",
         start,
         "Keras 3's backend has no name_scope",
         "import keras and use keras.name_scope('...')",
     )
+
+
+def _backend_import(ctx: Context, func: ast.expr) -> ast.ImportFrom | None:
+    """The module-level `from keras import backend as K` that `K.name_scope` goes through."""
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return None
+    if (
+        ctx.binding(func.value, "keras") is not None
+        or "keras" in ctx.scopes.own_names()
+    ):
+        return None
+    name = func.value.id
+    for node in ctx.tree.body:
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "keras"
+            and any((a.asname or a.name) == name for a in node.names)
+            and ctx.line_span(node) is not None
+        ):
+            return node
+    return None
 
 
 def _model(ctx: Context, node: ast.Call) -> list[Item]:

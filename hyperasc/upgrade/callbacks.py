@@ -48,12 +48,23 @@ def _checkpoint(ctx: Context, node: ast.Call) -> list[Item]:
             pass
         elif spelled and weights_only in (True, False):
             new_ext = ".weights.h5" if weights_only else ".keras"
+            edits = []
+            # The same path elsewhere (load_model('best.hdf5')) follows the checkpoint.
+            for other in ctx.of(ast.Constant):
+                if other.value != path.value:
+                    continue
+                o_start, o_end = ctx.span(other)
+                same = _H5.fullmatch(ctx.text[o_start:o_end])
+                if same and not ctx.has_handle(o_start, o_end):
+                    edits.append(
+                        Edit(o_start + same.start(4), o_start + same.end(4), new_ext)
+                    )
             ext_start = start + spelled.start(4)
             out.append(
                 ctx.change(
                     "ModelCheckpoint",
                     ext_start,
-                    [Edit(ext_start, start + spelled.end(4), new_ext)],
+                    edits,
                     f"ModelCheckpoint('{spelled.group(3)}{spelled.group(4)}') -> "
                     f"'{spelled.group(3)}{new_ext}'",
                 )

@@ -15,6 +15,7 @@ import re
 from . import tf1
 from .context import Context, Item
 from .core import Edit
+from .scope import Binding
 from .names import (
     GONE,
     REMOVED_MODULES,
@@ -57,9 +58,17 @@ def _used(ctx: Context, name: str, node: ast.stmt) -> bool:
 
 
 def _drop_unused(
-    ctx: Context, node: ast.stmt, aliases: list[ast.alias], fulls: list[str | None]
+    ctx: Context,
+    node: ast.stmt,
+    aliases: list[ast.alias],
+    fulls: list[str | None],
+    merged: tuple[int, list[Edit]] | None = None,
 ) -> tuple[list[Item], set[int]]:
-    """Names Keras 3 removed that the file imports and never uses: they go, with a note."""
+    """Names Keras 3 removed that the file imports and never uses: they go, with a note.
+
+    `merged`: np_utils, whose uses now name what the same import brings in
+    already: it goes too, its uses' edits in the same change.
+    """
     doomed = {
         i
         for i, (alias, full) in enumerate(zip(aliases, fulls))
@@ -68,9 +77,12 @@ def _drop_unused(
         and not _used(ctx, alias.asname or alias.name.split(".")[0], node)
         and (alias.asname or isinstance(node, ast.ImportFrom))
     }
+    unused = sorted(doomed)
+    if merged is not None:
+        doomed.add(merged[0])
     if not doomed:
         return [], doomed
-    names = [aliases[i].name for i in sorted(doomed)]
+    names = [aliases[i].name for i in unused]
     start = ctx.start(aliases[min(doomed)])
     if len(doomed) == len(aliases):
         edits = ctx.drop_statements([node])
@@ -78,6 +90,17 @@ def _drop_unused(
         edits = ctx.delete_items([ctx.span(a) for a in aliases], doomed)
     if not edits:
         return [], set()
+    if merged is not None:
+        edits += merged[1]
+        if not names:
+            return [
+                ctx.change(
+                    "np_utils",
+                    start,
+                    edits,
+                    "np_utils.to_categorical -> keras.utils.to_categorical",
+                )
+            ], doomed
     change = ctx.change(
         names[0],
         start,
@@ -102,7 +125,10 @@ def _import_from(ctx: Context, node: ast.ImportFrom) -> list[Item]:
     fulls = [canonical(f"{node.module}.{a.name}") if module else None for a in aliases]
     raws = [f"{node.module}.{a.name}".removeprefix("tensorflow.") for a in aliases]
     which = [r if removed(r) else f for r, f in zip(raws, fulls)]
-    dropped, doomed = _drop_unused(ctx, node, aliases, which)
+    merged = None
+    if canonical(node.module) == "keras.utils":
+        merged = _np_utils_merged(ctx, node, aliases)
+    dropped, doomed = _drop_unused(ctx, node, aliases, which, merged)
     if len(doomed) == len(node.names):
         return dropped
     out += dropped
@@ -146,10 +172,31 @@ def _import_from(ctx: Context, node: ast.ImportFrom) -> list[Item]:
     return out
 
 
-def _np_utils(
-    ctx: Context, node: ast.ImportFrom, alias: ast.alias, a_start: int, count: int
-) -> Item:
-    """`from keras.utils import np_utils`: Keras 3 has keras.utils.to_categorical."""
+def _np_utils_merged(
+    ctx: Context, node: ast.ImportFrom, aliases: list[ast.alias]
+) -> tuple[int, list[Edit]] | None:
+    """`from keras.utils import np_utils, to_categorical` with `np_utils.to_categorical(...)`:
+    np_utils can go, and its uses lose their `np_utils.`."""
+    index = next((i for i, a in enumerate(aliases) if a.name == "np_utils"), None)
+    if index is None or len(aliases) < 2 or aliases[index].asname:
+        return None
+    wanted, attrs, ok = _np_utils_uses(ctx, node, aliases[index])
+    present = {a.name for a in aliases if a.asname is None}
+    if not ok or not wanted or not set(wanted) <= present:
+        return None
+    edits = []
+    for attribute in attrs:
+        start, end = ctx.span(attribute)
+        edits.append(Edit(start, end - len(attribute.attr), ""))
+    return index, edits
+
+
+def _np_utils_uses(
+    ctx: Context, node: ast.ImportFrom, alias: ast.alias
+) -> tuple[list[str], list[ast.Attribute], bool]:
+    """What np_utils is used for: (the names, the `np_utils.x` nodes, whether each use is such a
+    plain `np_utils.to_categorical` that the bare name can replace, nothing in a handle).
+    """
     local = alias.asname or alias.name
     origin = f"{node.module}.{alias.name}"
     uses = [
@@ -165,26 +212,35 @@ def _np_utils(
         for a, n in zip(attrs, uses)
     )
     wanted = sorted({a.attr for a in attrs}) if plain else []
-    # Handles are not in the tree; one that says np_utils needs the name to stay.
     in_handles = any(
         re.search(rf"\b{local}\b", ctx.text[s:e]) for s, e in ctx.handle_spans
     )
-    # The new names must not mean something else where they are used.
-    free = all(ctx.binding(n, w) is None for n in uses for w in wanted) and not (
-        set(wanted) & ctx.scopes.own_names()
-    )
-    if plain and wanted and alias.asname is None and count == 1 and free:
-        if not in_handles:
-            edits = [Edit(a_start, a_start + len(alias.name), ", ".join(wanted))]
-            for attribute in attrs:
-                start, end = ctx.span(attribute)
-                edits.append(Edit(start, end - len(attribute.attr), ""))
-            return ctx.change(
-                "np_utils",
-                a_start,
-                edits,
-                f"np_utils.{wanted[0]} -> keras.utils.{wanted[0]}",
-            )
+    free = all(
+        ctx.binding(n, w) in (None, Binding(f"{node.module}.{w}"))
+        for n in uses
+        for w in wanted
+    ) and not (set(wanted) & ctx.scopes.own_names())
+    return wanted, attrs, plain and free and not in_handles
+
+
+def _np_utils(
+    ctx: Context, node: ast.ImportFrom, alias: ast.alias, a_start: int, count: int
+) -> Item:
+    """`from keras.utils import np_utils`: Keras 3 has keras.utils.to_categorical."""
+    wanted, attrs, ok = _np_utils_uses(ctx, node, alias)
+    present = {a.name for a in node.names if a.asname is None}
+    missing = [w for w in wanted if w not in present]
+    if ok and missing and alias.asname is None:
+        edits = [Edit(a_start, a_start + len(alias.name), ", ".join(missing))]
+        for attribute in attrs:
+            start, end = ctx.span(attribute)
+            edits.append(Edit(start, end - len(attribute.attr), ""))
+        return ctx.change(
+            "np_utils",
+            a_start,
+            edits,
+            f"np_utils.{wanted[0]} -> keras.utils.{wanted[0]}",
+        )
     if count == 1 and alias.asname is None:
         start, end = ctx.span(node)
         module = node.module[: -len(".utils")]

@@ -189,6 +189,23 @@ def _call(ctx: Context, node: ast.Call, full: str, unsafe: set[str]) -> list[Ite
         out += _keywords(ctx, node, layer)
     if full in DATASET_KEYWORDS:
         out += _dataset(ctx, node, full)
+    if layer == "Embedding":
+        dropout = next((k for k in node.keywords if k.arg == "dropout"), None)
+        if dropout is not None:
+            value = " ".join(ctx.source(dropout.value).split())
+            out.append(
+                ctx.drop_arguments(
+                    node, [dropout], "dropout=", "Embedding(dropout=) -> (dropped)"
+                )
+            )
+            out.append(
+                ctx.warn(
+                    "dropout=",
+                    ctx.start(dropout),
+                    "Keras 1's Embedding(dropout=) is dropped: Keras 3's Embedding has none",
+                    f"for the same effect add keras.layers.SpatialDropout1D({value}) after the Embedding",
+                )
+            )
     return out
 
 

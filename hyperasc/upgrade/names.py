@@ -30,6 +30,7 @@ LAYER_SUBMODULES = {
 }
 UTILS_SUBMODULES = {
     "np_utils",
+    "visualize_util",
     "vis_utils",
     "generic_utils",
     "data_utils",
@@ -48,6 +49,8 @@ RENAMED = {
     "keras.layers.CuDNNLSTM": "LSTM",
     "keras.layers.CuDNNGRU": "GRU",
 }
+# Other names Keras 3 gives a Keras 1/2 function.
+RENAMED_FUNCTIONS = {"keras.utils.plot": "plot_model"}
 # Keras 1 wrote Convolution2D(filters, rows, cols); Keras 3 wants one kernel_size tuple.
 SPLIT_KERNEL = {"keras.layers.Convolution2D": 2, "keras.layers.Convolution3D": 3}
 

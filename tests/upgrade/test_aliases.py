@@ -71,10 +71,34 @@ def test_rewrite(before, after):
     assert upgraded(before) == after
 
 
-def test_name_scope_without_keras_or_tf_is_a_warning():
-    text = "from keras import backend as K\nwith K.name_scope('deep'):\n    pass\n"
+def test_name_scope_without_keras_or_tf_imports_keras():
+    text = "from keras import backend as K\nwith K.name_scope('deep'):\n    pass\nwith K.name_scope('wide'):\n    pass\n"
+    assert upgraded(text) == (
+        "import keras\nfrom keras import backend as K\nwith keras.name_scope('deep'):\n"
+        "    pass\nwith keras.name_scope('wide'):\n    pass\n"
+    )
+
+
+def test_name_scope_with_a_local_keras_is_a_warning():
+    text = (
+        "from keras import backend as K\ndef f(keras):\n    with K.name_scope('deep'):\n"
+        "        pass\n"
+    )
     assert upgraded(text) == text
     assert [r for _, _, r in rules_of(text)] == ["K.name_scope"]
+
+
+def test_visualize_util_plot():
+    text = "from keras.utils.visualize_util import plot\nplot(model, to_file='m.png')\n"
+    assert upgraded(text) == (
+        "from keras.utils import plot_model as plot\nplot(model, to_file='m.png')\n"
+    )
+
+
+def test_embedding_dropout_is_dropped_with_a_warning():
+    text = "from keras.layers import Embedding\nEmbedding(100, 8, dropout=0.2)\n"
+    assert upgraded(text) == "from keras.layers import Embedding\nEmbedding(100, 8)\n"
+    assert [r for _, _, r in rules_of(text)] == ["dropout="]
 
 
 def test_a_local_named_like_a_loss_is_left():

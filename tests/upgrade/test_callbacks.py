@@ -48,3 +48,11 @@ def test_someone_elses_model_checkpoint_is_left():
     text = "from lightning.callbacks import ModelCheckpoint\nModelCheckpoint('best.h5', period=2)\n"
     assert upgraded(text) == text
     assert rules_of(text) == []
+
+
+def test_the_checkpoint_path_elsewhere_follows():
+    text = (
+        HEAD
+        + "c = ModelCheckpoint(filepath='w.best.hdf5')\nbest = load_model('w.best.hdf5')\n"
+    )
+    assert upgraded(text) == text.replace(".hdf5", ".keras")

@@ -70,3 +70,21 @@ def test_np_utils_twice_in_one_import_with_to_categorical():
         upgraded(text)
         == "from keras.utils import to_categorical\ny = to_categorical([1], 3)\n"
     )
+
+
+def test_np_utils_beside_to_categorical_and_an_unused_removed_name():
+    text = (
+        "from keras.utils import np_utils, to_categorical, multi_gpu_model\n"
+        "y = np_utils.to_categorical([1], 3)\n"
+    )
+    assert (
+        upgraded(text)
+        == "from keras.utils import to_categorical\ny = to_categorical([1], 3)\n"
+    )
+
+
+def test_np_utils_beside_other_names():
+    text = "from keras.utils import np_utils, plot_model\ny = np_utils.to_categorical([1], 3)\n"
+    assert upgraded(text) == (
+        "from keras.utils import to_categorical, plot_model\ny = to_categorical([1], 3)\n"
+    )
