@@ -115,6 +115,8 @@ def compile_command(
     to_stdout = out in (None, "-")
     if check and to_stdout:
         _fail("--check needs -o OUT: the file to compare")
+    if not to_stdout and model != "-" and _same_file(out, model):
+        _fail(f"-o {out} is the model file {model} itself; write the script elsewhere")
     source = _read(model)
     command = f"hyperasc compile {model}" + ("" if to_stdout else f" -o {out}")
     # The header's regenerate command must name the functions too.
@@ -404,6 +406,14 @@ def _check(out: Path, script: str) -> None:
         f"hyperasc: {out} is out of date; regenerate it with hyperasc compile", err=True
     )
     sys.exit(1)
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether the paths name one file, through links (symbolic or hard) too."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (a dangling link resolves to its target)
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _write_atomically(out: Path, text: str) -> None:

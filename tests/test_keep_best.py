@@ -47,7 +47,7 @@ def test_keep_only_keeps_the_k_best_and_sets_the_bar(tmp_path):
     assert run.keep_threshold == math.inf  # fewer than K trials: every model may enter
     for tid in (0, 1, 2):
         run.keep_model(Saved(f"m{tid}"), tid)
-    run.keep_only([(0.1, 2), (0.5, 0), (0.9, 1)])
+    run.keep_only([(0.1, 2), (0.5, 0), (0.9, 1)], made=[0, 1, 2])
     assert sorted(kept_models(str(tmp_path))) == [0, 2]
     assert run.keep_threshold == 0.5
     assert (tmp_path / kept_model_name(2)).read_text() == "m2"

@@ -58,5 +58,7 @@ def test_every_key_the_runtime_writes_is_documented(tmp_path):
         "best_model.keras",
         "checkpoint",
         "models/trial-",
+        "lock",
+        "kept_model",
     ):
         assert name in DOC

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import signal
 import subprocess
@@ -19,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from helpers import EXAMPLE, QUICK_MODEL, compile_model, records
+
+from hyperasc.runtime.run_directory import trials_from_checkpoint
 
 # Every test here runs a compiled script in a subprocess: the full suite's, not the fast lane's.
 pytestmark = pytest.mark.slow
@@ -56,8 +57,7 @@ def run(
 
 
 def load_checkpoint(run_dir: Path):
-    with open(run_dir / "checkpoint", "rb") as f:
-        return pickle.load(f)
+    return trials_from_checkpoint((run_dir / "checkpoint").read_bytes())
 
 
 def wait_for_lines(

@@ -34,8 +34,10 @@ BASE_COLUMNS = ("tid", "status", "loss", "duration", "error")
 
 def _write_atomic(path: Path, data: bytes) -> Path:
     # A reader (or a browser refreshing report.html) never sees a half-written file.
+    # A link planted at the path (a downloaded run directory) is replaced, never
+    # written through.
     try:
-        write_atomically(path, data)
+        write_atomically(path, data, follow_links=False)
     except OSError as e:
         raise ReportError(f"cannot write {path}: {e}") from e
     return path
@@ -258,7 +260,16 @@ def write_report(
         )
     run_dir = Path(run_dir)
     run = read_run(run_dir)
-    report_dir = Path(report_dir) if report_dir is not None else run_dir / "report"
+    if report_dir is None:
+        report_dir = run_dir / "report"
+        if (
+            report_dir.is_symlink()
+        ):  # a downloaded run directory could point it anywhere
+            raise ReportError(
+                f"{report_dir} is a symbolic link; a report is not written through "
+                "it (remove it, or choose where to write with -o)"
+            )
+    report_dir = Path(report_dir)
     want_plots = fmt in ("png", "html", "all")
     if want_plots:
         _matplotlib()  # fail before writing anything

@@ -29,8 +29,9 @@ def write_atomically(path: str, data: bytes) -> None:
 
 
 def append_line(path: str, text: str) -> None:
-    """Append one line and make it durable before returning."""
-    with open(path, "a", encoding="utf-8") as f:
+    """Append one line and make it durable before returning; never through a link."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o644), "a", encoding="utf-8") as f:
         f.write(text + "\n")
         f.flush()
         os.fsync(f.fileno())

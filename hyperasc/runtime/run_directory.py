@@ -7,7 +7,11 @@ docs/run-directory.md describes the format for people.
     trials.jsonl      one JSON line per finished trial, appended and fsynced
     best.json         the best trial so far
     best_model.keras  the best trial's model, when the model function returned one
-    checkpoint        pickled hyperopt Trials of the finished trials, replaced atomically
+    checkpoint        the finished trials' hyperopt documents as JSON, replaced atomically
+    lock              held by the search writing the directory (run_lock.py)
+
+Nothing read from a run directory can run code: the checkpoint is plain JSON
+(an old pickled one is not unpickled; resume rebuilds from trials.jsonl).
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
+import base64
+import datetime
 import platform
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import hyperopt
@@ -28,7 +33,9 @@ from .errors import RunError
 from .fileio import append_line, file_sha256, write_atomically
 from .processes import ForkedWorker
 from .run_files import (
+    BEST_JSON,
     BEST_MODEL,
+    LOCK,
     MODELS_DIR,
     RUN_FILES,
     SPACE_IDENTITY,
@@ -76,6 +83,7 @@ class RunDirectory:
         A new search needs an --out without a run in it. --resume needs the
         same space (a comment or a moved line is fine) and the same seed.
         """
+        self.check_no_links()
         existing = self.existing()
         if not resume:
             if existing:
@@ -105,6 +113,19 @@ class RunDirectory:
             )
         return recorded if seed is None else seed
 
+    def check_no_links(self) -> None:
+        """Refuse a run directory whose files are symbolic links (a downloaded one, say).
+
+        Appending to trials.jsonl, or writing models/, would write to the
+        link's target, anywhere on this machine.
+        """
+        for name in (*RUN_FILES, BEST_JSON, BEST_MODEL, MODELS_DIR, LOCK):
+            if os.path.islink(self.file(name)):
+                raise RunError(
+                    f"{self.file(name)} is a symbolic link; the files of a run "
+                    "directory must be its own, so nothing is written through it"
+                )
+
     def open(
         self, resume: bool, parameters: Sequence[Mapping[str, Any]] | None = None
     ) -> Trials:
@@ -117,17 +138,20 @@ class RunDirectory:
         os.makedirs(self.path, exist_ok=True)
         if not resume:
             return Trials()
-        trials = self._load_checkpoint()
+        trials, problem = self._load_checkpoint()
         records, _ = read_trials(self.file("trials.jsonl"))
         if trials is None or len(trials.trials) < len(records):
+            why = f"{problem}; " if problem else ""
             if records and parameters is not None:
                 print(
-                    f"note: rebuilding the search from {len(records)} trial(s) in "
-                    f"{self.file('trials.jsonl')}",
+                    f"note: {why}rebuilding the search from {len(records)} "
+                    f"trial(s) in {self.file('trials.jsonl')}",
                     file=sys.stderr,
                 )
                 trials = rebuild_trials(records, parameters)
             elif trials is None:
+                if problem:
+                    print(f"note: {why}starting with no trials", file=sys.stderr)
                 trials = Trials()
         ok = [
             t["result"]["loss"]
@@ -137,39 +161,41 @@ class RunDirectory:
         self.best_loss = min(ok, default=math.inf)
         return trials
 
-    def _load_checkpoint(self) -> Trials | None:
+    def _load_checkpoint(self) -> tuple[Trials | None, str | None]:
+        """The checkpoint's trials, or None and why not (None when there is none)."""
+        path = self.file("checkpoint")
         try:
-            with open(self.file("checkpoint"), "rb") as f:
-                trials = pickle.load(f)
-            trials.refresh()
-            return trials
+            with open(path, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
-            return None
-        except Exception as exc:  # truncated, empty, or not a pickle at all
-            print(
-                f"warning: {self.file('checkpoint')} is damaged ({type(exc).__name__}); "
-                "it is rebuilt from trials.jsonl",
-                file=sys.stderr,
+            return None, None
+        except OSError as exc:
+            return None, f"{path} cannot be read ({exc.strerror or exc})"
+        if data[:1] == b"\x80":  # a pickle, as hyperasc wrote before
+            return (
+                None,
+                f"{path} is an old pickled checkpoint, which is never unpickled",
             )
-            return None
+        try:
+            return trials_from_checkpoint(data), None
+        except Exception as exc:  # truncated, empty, or not ours at all
+            return None, f"{path} is damaged ({type(exc).__name__})"
 
     def save_checkpoint(self, trials: Trials) -> None:
         """Store the finished trials; an unfinished one runs again on --resume."""
-        finished = Trials()
         # MongoDB trials hand over plain copies of their documents.
         docs = (
             trials.checkpoint_docs()
             if hasattr(trials, "checkpoint_docs")
             else trials._dynamic_trials
         )
-        finished._dynamic_trials = [t for t in docs if t["state"] in FINISHED]
         attachments = getattr(trials, "attachments", {})
         # MongoTrials keeps its attachments in GridFS, where they stay.
-        finished.attachments = (
-            dict(attachments) if isinstance(attachments, dict) else {}
+        attachments = dict(attachments) if isinstance(attachments, dict) else {}
+        finished = [t for t in docs if t["state"] in FINISHED]
+        write_atomically(
+            self.file("checkpoint"), checkpoint_bytes(finished, attachments)
         )
-        finished.refresh()
-        write_atomically(self.file("checkpoint"), pickle.dumps(finished))
 
     def write_provenance(
         self,
@@ -218,8 +244,11 @@ class RunDirectory:
             data = f.read()
         keep = data[: data.rfind(b"\n") + 1]
         if len(keep) != len(data):
-            with open(path, "r+b") as f:
-                f.truncate(len(keep))
+            fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                os.ftruncate(fd, len(keep))
+            finally:
+                os.close(fd)
         records, _ = read_trials(path)
         return {r["tid"] for r in records if "tid" in r}
 
@@ -241,22 +270,94 @@ class RunDirectory:
         model.save(tmp)
         os.replace(tmp, path)
 
-    def keep_only(self, best_trials: Sequence[tuple[float, int]]) -> None:
+    def keep_only(
+        self, best_trials: Sequence[tuple[float, int]], made: Iterable[int] = ()
+    ) -> None:
         """After a trial: delete kept models that left the K best; set the bar to enter.
 
-        `best_trials` are (loss, tid) of the successful trials, best first.
+        `best_trials` are (loss, tid) of the successful trials, best first;
+        `made` the trial ids whose models this run wrote (their results say
+        so). Only those files are ever deleted: anything else in models/ is
+        someone else's.
         """
         if not self.keep_best:
             return
         kept = best_trials[: self.keep_best]
         full = len(kept) == self.keep_best
         self.keep_threshold = kept[-1][0] if full else math.inf
-        wanted = {kept_model_name(tid) for _, tid in kept}
-        folder = self.file(MODELS_DIR)
-        for name in os.listdir(folder) if os.path.isdir(folder) else []:
-            path = os.path.join(MODELS_DIR, name)
-            if name.startswith("trial-") and path not in wanted:
-                os.unlink(self.file(path))
+        wanted = {tid for _, tid in kept}
+        for tid in sorted(set(made) - wanted):
+            try:
+                os.unlink(self.file(kept_model_name(int(tid))))
+            except FileNotFoundError:
+                pass
+
+
+CHECKPOINT_FORMAT = "hyperasc-checkpoint"
+
+
+def checkpoint_bytes(
+    docs: Sequence[Mapping[str, Any]], attachments: Mapping[str, Any] | None = None
+) -> bytes:
+    """The checkpoint file's content: hyperopt trial documents as plain JSON.
+
+    No random generator state is stored: every suggestion is seeded from
+    (run seed, trial id) (algorithm.py), so the trials are the whole state.
+    """
+    content = {
+        "format": CHECKPOINT_FORMAT,
+        "version": 1,
+        "trials": [_plain(doc) for doc in docs],
+        "attachments": {str(k): _plain(v) for k, v in (attachments or {}).items()},
+    }
+    return json.dumps(content, default=repr).encode("utf-8")
+
+
+def trials_from_checkpoint(data: bytes) -> Trials:
+    """hyperopt Trials from `checkpoint_bytes`'s output; ValueError if it is not that.
+
+    Only JSON is parsed: nothing in the file can run code.
+    """
+    content = json.loads(data.decode("utf-8"), object_hook=_tagged)
+    if not isinstance(content, dict) or content.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError("not a hyperasc checkpoint")
+    docs = content.get("trials")
+    if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+        raise ValueError("no list of trials")
+    for doc in docs:
+        cmd = (doc.get("misc") or {}).get("cmd")
+        if isinstance(cmd, list):
+            doc["misc"]["cmd"] = tuple(cmd)
+    trials = Trials()
+    trials._dynamic_trials = docs
+    attachments = content.get("attachments")
+    trials.attachments = dict(attachments) if isinstance(attachments, dict) else {}
+    trials.refresh()
+    return trials
+
+
+def _plain(value: Any) -> Any:
+    """`value` with what JSON lacks tagged: datetimes and bytes; numpy as Python."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, (bytes, bytearray)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # a numpy scalar
+        return value.item() if getattr(value, "ndim", 0) == 0 else value.tolist()
+    return value
+
+
+def _tagged(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        if "$datetime" in obj and isinstance(obj["$datetime"], str):
+            return datetime.datetime.fromisoformat(obj["$datetime"])
+        if "$bytes" in obj and isinstance(obj["$bytes"], str):
+            return base64.b64decode(obj["$bytes"])
+    return obj
 
 
 def space_changes(
@@ -305,7 +406,7 @@ def rebuild_trials(
             "status": STATUS_OK if ok else hyperopt.STATUS_FAIL,
             "loss": record.get("loss") if ok else None,
         }
-        for key in ("error", "history", "duration", "pruned"):
+        for key in ("error", "history", "duration", "pruned", "kept_model"):
             if key in record:
                 result[key] = record[key]
         if record.get("pruned"):  # ranked for the algorithm as when it was pruned

@@ -20,6 +20,7 @@ BEST_JSON = "best.json"
 BEST_MODEL = "best_model.keras"
 CHECKPOINT = "checkpoint"
 MODELS_DIR = "models"  # --keep-best K: models/trial-<tid>.keras
+LOCK = "lock"  # held by the search that writes the directory (run_lock.py)
 # A directory holding any of these holds a run.
 RUN_FILES = (RUN_JSON, CHECKPOINT, TRIALS_JSONL)
 # run.json's `space` and what --resume compares of it are the contract's (contract.py).

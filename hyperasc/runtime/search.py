@@ -24,6 +24,7 @@ from .options import parse_args
 from .parallel import LocalTrials, enable_determinism, open_parallel_trials
 from .pruning import count_states, progress_with_counts, search_pruning
 from .run_directory import RunDirectory
+from .run_lock import RunLock
 from .script import Script, data_once
 from .search_log import SearchLog
 from .shipping import ShippedObjective
@@ -50,6 +51,7 @@ class Search:
         self.worker = self.args.command == "worker"
         self.log = None
         self.algo = None
+        self.lock = None
 
     def run_workers(self) -> int:
         """`tune.py worker`: evaluate the trials queued in MongoDB."""
@@ -61,11 +63,19 @@ class Search:
         Nothing is written before every check has passed.
         """
         args, parameters = self.args, self.script.parameters
+        # Resolved once: data() may chdir, and trial processes must not follow it.
+        args.out = os.path.abspath(args.out)
         run = RunDirectory(args.out, args.keep_best)
         points = read_points(parameters, args.points)
         resume = args.resume or bool(args.mongo and restarted_driver(run, args))
-        args.seed = run.check_start(resume, parameters, args.seed, args.reseed)
-        self.algo = SeededAlgorithm(args.algo, args.seed, parameters, points)
+        # One search per directory, from before the checks to the end of the search.
+        self.lock = RunLock.acquire(run.path)
+        try:
+            args.seed = run.check_start(resume, parameters, args.seed, args.reseed)
+            self.algo = SeededAlgorithm(args.algo, args.seed, parameters, points)
+        except BaseException:
+            self.lock.release(remove=True)  # nothing written: not even the lock
+            raise
         if args.mongo:
             trials = open_database_trials(run, args)
         elif args.spark:
@@ -126,11 +136,22 @@ class Search:
                 "they are not in the checkpoint, so --resume runs them again.",
                 file=sys.stderr,
             )
-        return self.log.interrupted(trials)
+        try:
+            return self.log.interrupted(trials)
+        finally:
+            self.release()
 
     def finish(self, trials: hyperopt.Trials) -> int:
         """Print the summary; the exit status."""
-        return self.log.print_summary(trials)
+        try:
+            return self.log.print_summary(trials)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Let the next search have the run directory (exiting does it too)."""
+        if self.lock is not None:
+            self.lock.release()
 
     def shipped_config(self) -> dict[str, Any]:
         """What a remote worker needs to know about the run besides the script."""

@@ -12,7 +12,7 @@ import hyperopt
 from hyperopt import STATUS_OK
 
 from .run_directory import FINISHED, RunDirectory
-from .run_files import iso_time
+from .run_files import iso_time, kept_model_name
 from .values import real_values
 
 if TYPE_CHECKING:
@@ -81,7 +81,10 @@ class SearchLog:
                 trials.save_best_model(best["tid"], self.run)
         if new:
             self.run.keep_only(
-                sorted((t["result"]["loss"], t["tid"]) for t in self.successful(trials))
+                sorted(
+                    (t["result"]["loss"], t["tid"]) for t in self.successful(trials)
+                ),
+                made_models(trials.trials),
             )
         return new
 
@@ -120,7 +123,14 @@ class SearchLog:
         if ok and result.get("pruned"):
             # Its loss only ranks it for the algorithm (pruning_rules.pruned_loss).
             record.update(status="pruned", loss=None)
-        for key in ("device", "pruned", "epochs", "curve", "prune_metric"):
+        for key in (
+            "device",
+            "pruned",
+            "epochs",
+            "curve",
+            "prune_metric",
+            "kept_model",
+        ):
             if key in result:
                 record[key] = result[key]
         return record
@@ -205,6 +215,16 @@ class SearchLog:
             )
             return 1
         return 0
+
+
+def made_models(docs: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The trial ids whose result says this run wrote models/trial-<tid>.keras."""
+    return {
+        t["tid"]
+        for t in docs
+        if isinstance(t.get("tid"), int)
+        and (t.get("result") or {}).get("kept_model") == kept_model_name(t["tid"])
+    }
 
 
 def last_line(text: str | None) -> str:

@@ -15,6 +15,7 @@ from hyperopt import STATUS_FAIL, STATUS_OK
 
 from .keras_callback import TrialPruned, add_callback
 from .processes import ForkedWorker
+from .run_files import kept_model_name
 from .seeding import seed_everything, trial_seed
 from .values import jsonable
 
@@ -131,6 +132,8 @@ class TrialScope:
         # --keep-best K: the search process deletes what drops out of the K best.
         if getattr(run, "keep_best", 0) and loss < getattr(run, "keep_threshold", 0):
             run.keep_model(model, self.tid)
+            # The record that this run made the file: only such files are deleted.
+            self.result["kept_model"] = kept_model_name(self.tid)
 
     def __exit__(
         self,

@@ -16,6 +16,8 @@ import pytest
 from hyperasc.runtime.errors import RunError
 from hyperasc.runtime.run_directory import (
     RunDirectory,
+    checkpoint_bytes,
+    trials_from_checkpoint,
     list_devices,
     package_versions,
     rebuild_trials,
@@ -206,8 +208,7 @@ def test_save_checkpoint_keeps_only_finished_trials(tmp_path):
     trials.insert_trial_docs(running)
     trials.refresh()
     run.save_checkpoint(trials)
-    with open(tmp_path / "checkpoint", "rb") as f:
-        stored = pickle.load(f)
+    stored = trials_from_checkpoint((tmp_path / "checkpoint").read_bytes())
     assert [t["tid"] for t in stored.trials] == [
         0,
         1,
@@ -354,8 +355,80 @@ def test_keep_model_and_keep_only_hold_the_k_best(tmp_path):
     for tid in range(3):
         run.keep_model(TextModel(f"trial {tid}"), tid)
     assert (tmp_path / "models" / "trial-1.keras").read_text() == "trial 1"
-    run.keep_only([(0.1, 2), (0.2, 0), (0.5, 1)])
+    run.keep_only([(0.1, 2), (0.2, 0), (0.5, 1)], made=range(3))
     assert sorted(os.listdir(tmp_path / "models")) == ["trial-0.keras", "trial-2.keras"]
     assert run.keep_threshold == 0.2
-    RunDirectory(str(tmp_path)).keep_only([])  # no --keep-best: leaves the folder alone
+    # no --keep-best: leaves the folder alone
+    RunDirectory(str(tmp_path)).keep_only([], made=range(3))
     assert len(os.listdir(tmp_path / "models")) == 2
+
+
+def test_keep_only_deletes_only_the_models_this_run_made(tmp_path):
+    run = RunDirectory(str(tmp_path), keep_best=1)
+    models = tmp_path / "models"
+    models.mkdir()
+    theirs = ["trial-2023-baseline.h5", "trial-1.keras", "trial-x.keras", "notes.txt"]
+    for name in theirs:
+        (models / name).write_text("the user's")
+    run.keep_model(TextModel("trial 0"), 0)
+    run.keep_model(TextModel("trial 3"), 3)
+    run.keep_only([(0.1, 3), (0.2, 0), (0.3, 1)], made=[0, 3])
+    assert sorted(os.listdir(models)) == sorted([*theirs, "trial-3.keras"])
+    assert all((models / name).read_text() == "the user's" for name in theirs)
+
+
+def test_the_checkpoint_is_plain_json_and_resumes_exactly(tmp_path):
+    run = RunDirectory(str(tmp_path))
+    trials = finished_search(run)
+    content = json.loads((tmp_path / "checkpoint").read_text())
+    assert content["format"] == "hyperasc-checkpoint" and content["version"] == 1
+    assert [t["tid"] for t in content["trials"]] == list(range(6))
+    stored = trials_from_checkpoint((tmp_path / "checkpoint").read_bytes())
+    for before, after in zip(trials.trials, stored.trials):
+        assert after["misc"]["vals"] == before["misc"]["vals"]
+        assert after["result"] == before["result"]
+        assert after["book_time"] == before["book_time"]  # datetimes come back
+        assert after["misc"]["cmd"] == before["misc"]["cmd"]  # a tuple again
+    data = checkpoint_bytes(stored.trials, {"blob": b"\x00\x01", "n": np.int64(3)})
+    again = trials_from_checkpoint(data)
+    assert again.attachments == {"blob": b"\x00\x01", "n": 3}
+    with pytest.raises(ValueError):
+        trials_from_checkpoint(b'{"format": "something else"}')
+
+
+def test_an_old_pickled_checkpoint_is_never_unpickled(tmp_path, capsys):
+    run = RunDirectory(str(tmp_path))
+    trials = finished_search(run)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "checkpoint").write_bytes(pickle.dumps(Exploit()))
+    rebuilt = RunDirectory(str(tmp_path)).open(resume=True, parameters=PARAMETERS)
+    assert not marker.exists()
+    assert [t["misc"]["vals"] for t in rebuilt.trials] == [
+        t["misc"]["vals"] for t in trials.trials
+    ]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        len(err) == 1 and "old pickled checkpoint, which is never unpickled" in err[0]
+    )
+    assert "rebuilding the search from 6 trial(s)" in err[0]
+
+
+def test_check_start_refuses_run_files_that_are_links(tmp_path):
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("someone's file\n")
+    run_dir = tmp_path / "run"
+    run = RunDirectory(str(run_dir))
+    finished_search(run, 2)
+    (run_dir / "trials.jsonl").unlink()
+    (run_dir / "trials.jsonl").symlink_to(elsewhere)
+    with pytest.raises(RunError, match=r"trials.jsonl is a symbolic link"):
+        RunDirectory(str(run_dir)).check_start(True, PARAMETERS, None)
+    with pytest.raises(OSError):  # and appending never goes through it
+        run.append_trial({"tid": 9})
+    assert elsewhere.read_text() == "someone's file\n"
+    RunDirectory(str(tmp_path / "new")).check_no_links()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 
 import hyperopt
 import pytest
 
-from hyperasc.runtime.run_directory import RunDirectory
-from hyperasc.runtime.search_log import SearchLog, last_line
+from hyperasc.runtime.run_directory import RunDirectory, trials_from_checkpoint
+from hyperasc.runtime.search_log import SearchLog, last_line, made_models
 from hyperasc.runtime.trial import TrialScope, run_trial
 
 from .conftest import PARAMETERS, loss_of, make_space, rand_search
@@ -69,8 +68,8 @@ def test_each_finished_trial_is_a_line_and_the_best_is_in_best_json(tmp_path):
     assert json.loads((tmp_path / "best.json").read_text()) == {
         k: best[k] for k in ("tid", "loss", "params")
     }
-    with open(tmp_path / "checkpoint", "rb") as f:
-        assert len(pickle.load(f).trials) == 8
+    checkpoint = (tmp_path / "checkpoint").read_bytes()
+    assert len(trials_from_checkpoint(checkpoint).trials) == 8
 
 
 def test_a_resumed_log_adds_only_the_missing_lines(tmp_path):
@@ -223,3 +222,14 @@ def test_print_summary_when_every_trial_failed(tmp_path, capsys):
 )
 def test_last_line_of_an_error(text, last):
     assert last_line(text) == last
+
+
+def test_made_models_trusts_only_the_name_of_the_trials_own_model():
+    docs = [
+        {"tid": 0, "result": {"kept_model": "models/trial-0.keras"}},
+        {"tid": 1, "result": {"kept_model": "../../home/someone/.bashrc"}},
+        {"tid": 2, "result": {"kept_model": "models/trial-5.keras"}},
+        {"tid": 3, "result": {}},
+        {"tid": 4, "result": None},
+    ]
+    assert made_models(docs) == {0}

@@ -199,10 +199,15 @@ def test_standing_of_is_what_a_trial_process_needs_to_know():
 def test_keep_best_keeps_models_that_can_enter_the_k_best(tmp_path):
     run = RunDirectory(str(tmp_path), keep_best=2)
     TrialScope.configure(run, 0)
+    made = set()
     for tid, loss in enumerate([0.5, 0.7, 0.6, 0.9]):
         with TrialScope(tid, {}) as trial:
             trial.report({"loss": loss, "model": FileModel(f"trial {tid}")})
-        run.keep_only(sorted([(0.5, 0), (0.7, 1), (0.6, 2), (0.9, 3)][: tid + 1]))
+        if "kept_model" in trial.result:  # what the search process learns of it
+            assert trial.result["kept_model"] == f"models/trial-{tid}.keras"
+            made.add(tid)
+        run.keep_only(sorted([(0.5, 0), (0.7, 1), (0.6, 2), (0.9, 3)][: tid + 1]), made)
+    assert made == {0, 1, 2}  # trial 3 could not enter the two best
     assert sorted(os.listdir(tmp_path / "models")) == ["trial-0.keras", "trial-2.keras"]
     assert (tmp_path / "models" / "trial-2.keras").read_text() == "trial 2"
 
