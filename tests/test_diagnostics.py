@@ -390,6 +390,88 @@ CASES = [
     ),
 ]
 
+
+def searched(data_def: str = "def data():", call: str = "") -> str:
+    """A hyperas file: `data_def` on line 3, the model on lines 7-8 and, on line 12,
+    `optim.minimize(model=create_model, data=data` then `call` (up to its `)`)."""
+    return (
+        "from hyperas import optim\n\n"
+        f"{data_def}\n    return (1,)\n\n\n"
+        "def create_model(a):\n    return {{uniform(0, 1)}} * a\n\n\n"
+        "if __name__ == '__main__':\n"
+        f"    optim.minimize(model=create_model, data=data{call})\n"
+    )
+
+
+# A data or model function that optim.minimize names and the file lacks; data() and the
+# arguments the script gives it (data_args).
+CASES += [
+    (
+        "minimize-data-undefined",
+        searched().replace("data=data", "data=get_data"),
+        12,
+        45,
+        "data function 'get_data' is not defined at the top level",
+        "optim.minimize(data=get_data) names it",
+    ),
+    (
+        "minimize-model-undefined",
+        searched().replace("model=create_model", "model=make_model"),
+        12,
+        26,
+        "model function 'make_model' is not defined at the top level",
+        "optim.minimize(model=make_model) names it",
+    ),
+    (
+        "data-required-without-data-args",
+        searched("def data(path, n=2):"),
+        3,
+        1,
+        "data() has required parameters (path) but optim.minimize passes no data_args",
+        "pass data_args=(...) to optim.minimize",
+    ),
+    (
+        "data-required-without-minimize",
+        "def data(path):\n    return (1,)\n\n\n" + MODEL.split("\n\n\n", 1)[1],
+        1,
+        1,
+        "data() has required parameters (path) and no optim.minimize(data_args=...) gives them",
+        "or give them defaults",
+    ),
+    (
+        "data-keyword-only",
+        searched("def data(*, path):", ", data_args=('x',)"),
+        3,
+        1,
+        "data() has required keyword-only parameters (path)",
+        "give them defaults",
+    ),
+    (
+        "data-args-too-few",
+        searched("def data(path, n):", ", data_args=('x',)"),
+        12,
+        61,
+        "data_args gives 1 value(s) but data() takes 2",
+        "data() is defined at line 3",
+    ),
+    (
+        "data-args-too-many",
+        searched("def data(path, n=2):", ", data_args=('x', 1, 2)"),
+        12,
+        61,
+        "data_args gives 3 value(s) but data() takes 1 to 2",
+        None,
+    ),
+    (
+        "data-args-for-no-parameters",
+        searched(call=", data_args=5"),
+        12,
+        61,
+        "data_args gives 1 value(s) but data() takes 0",
+        None,
+    ),
+]
+
 # Checked by code generation, which `space` does not run.
 COMPILE_ONLY: set[str] = set()
 

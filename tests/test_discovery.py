@@ -21,8 +21,8 @@ from hyperopt import Trials, STATUS_OK, tpe, rand
 import numpy as np
 
 
-def get_data():
-    return 1, 2
+def get_data(n):  # data_args=(3,) below gives n
+    return n, 2
 
 
 def build(a, b):
@@ -337,3 +337,33 @@ def test_environment_setup_keeps_its_place_among_imports():
         "import numpy as np",
     ]
     assert not any("print" in s.text for s in found.helpers)
+
+
+@pytest.mark.parametrize(
+    "signature, data_args",
+    [
+        ("path, n=2", "('x',)"),
+        ("path, n=2", "['x', 3]"),
+        ("path, *rest", "('x', 1, 2, 3)"),
+        ("path", "'x'"),  # one value, not a tuple: data('x')
+        ("n=2", "None"),  # data_args=None is no data_args
+        ("*, n=2", "()"),
+    ],
+)
+def test_data_args_that_fit_data_compile(signature, data_args):
+    text = f"""\
+from hyperas import optim
+
+
+def data({signature}):
+    return (1,)
+
+
+def create_model(a):
+    return {{{{uniform(0, 1)}}}} * a
+
+
+if __name__ == '__main__':
+    optim.minimize(model=create_model, data=data, data_args={data_args})
+"""
+    assert program(text).data.name == "data"

@@ -416,7 +416,16 @@ def create_model(a):
     return {{uniform(0, 1)}} * a
 """
     analysis = analyse(read_source("m.py", text.encode()))
-    assert analysis.warnings == []  # kept silently
+    # The configuration is kept silently; only the print, which is dropped, gets a note.
+    assert [(d.line, d.column, d.severity, d.message) for d in analysis.warnings] == [
+        (
+            10,
+            1,
+            "note",
+            "not carried into the script: it binds nothing the model or data() reads "
+            "(hyperas did not run module-level code either)",
+        )
+    ]
     script = model_part(compile_text(text))
     imports = script[script.index("# ---- Imports") : script.index("# ---- Helpers")]
     assert (
@@ -457,6 +466,212 @@ if __name__ == '__main__':
         and "max_evals=9," in script
         and 'algo="rand",' in script
     )
+
+
+# --- 5b. hyperas's `space`, and every dropped module-level statement told -------------------------
+
+SPACE_MODEL = """\
+import json
+
+
+def data():
+    return (2.0,)
+
+
+def log(values):
+    with open('space.json', 'w') as f:
+        json.dump(values, f)
+
+
+def create_model(scale):
+    rate = {{uniform(0, 1)}}
+    units = {{choice([3, 5])}}
+    log(dict(space))
+    return {'loss': scale * rate + units, 'status': 'ok'}
+"""
+SPACE_NOTE = "'space' is the running trial's values (a dict keyed by parameter name), as in hyperas"
+
+
+def test_space_is_the_trials_values_with_a_note():
+    analysis = analyse(read_source("m.py", SPACE_MODEL.encode()))
+    assert [
+        (d.line, d.column, d.severity, d.message, d.hint) for d in analysis.warnings
+    ] == [
+        (
+            16,
+            14,
+            "note",
+            SPACE_NOTE,
+            "the script binds space to them; the names are those of `hyperasc space` "
+            "and best.json",
+        )
+    ]
+    script = model_part(compile_text(SPACE_MODEL))
+    # Bound to the dict the trial refills, after it, at module level (helpers read it too).
+    assert "_hx_params = {}\n# hyperas's `space`" in script
+    assert "\nspace = _hx_params\n" in script
+    assert script.index("space = _hx_params") < script.index("def create_model(scale):")
+
+
+def test_space_read_by_a_helper_the_model_calls_is_bound_too():
+    text = SPACE_MODEL.replace("log(dict(space))", "log(None)").replace(
+        "json.dump(values, f)", "json.dump(values or dict(space), f)"
+    )
+    notes = analyse(read_source("m.py", text.encode())).warnings
+    assert [(d.line, d.column, d.message) for d in notes] == [(10, 34, SPACE_NOTE)]
+    assert "\nspace = _hx_params\n" in compile_text(text)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("import json\n", "import json\nspace = {'mine': 1}\n"),  # the file's own space
+        (
+            "    return (2.0,)",
+            "    space = {'mine': 1}\n    return (2.0,)",
+        ),  # data()'s local
+        (
+            "def create_model(scale):",
+            "def create_model(scale, space=None):",
+        ),  # a parameter
+        ("log(dict(space))", "space = {}\n    log(space)"),  # a local variable
+        ("log(dict(space))", "log(None)"),  # not read at all
+    ],
+    ids=["module", "data-local", "parameter", "local", "unread"],
+)
+def test_a_space_the_file_binds_wins_and_nothing_is_added(change):
+    text = SPACE_MODEL.replace(*change)
+    assert text != SPACE_MODEL
+    analysis = analyse(read_source("m.py", text.encode()))
+    assert analysis.program.space_alias is None
+    assert not [d for d in analysis.warnings if d.message == SPACE_NOTE]
+    assert "= _hx_params\n" not in compile_text(text)
+
+
+def test_the_hyperas_corpus_file_that_prints_space_gets_the_binding(tmp_path):
+    path = ROOT / "tests" / "hyperas_k2" / "space_in_model.py"
+    script_path, stderr = compile_case(str(path), tmp_path)
+    assert f"{path}:26:31: note: {SPACE_NOTE}" in stderr
+    assert "\nspace = _hx_params\n" in script_path.read_text()
+
+
+def test_every_dropped_module_level_statement_gets_a_note():
+    text = """\
+\"\"\"A docstring: nothing to tell.\"\"\"
+from hyperas import optim
+from hyperopt import Trials, tpe
+import matplotlib.pyplot as plt
+
+EPOCHS = 3
+nb_classes = 10
+plt.plot([1, 2])
+
+
+def unused():
+    return 1
+
+
+def data():
+    return (1,)
+
+
+def create_model(a):
+    return {{uniform(0, 1)}} * a * EPOCHS
+
+
+best_run, best_model = optim.minimize(model=create_model, data=data, algo=tpe.suggest,
+                                      max_evals=3, trials=Trials())
+print(best_run)
+
+if __name__ == '__main__':
+    print('done')
+"""
+    notes = analyse(read_source("m.py", text.encode())).warnings
+    assert [(d.line, d.column, d.severity, d.message) for d in notes] == [
+        (
+            7,
+            1,
+            "note",
+            "not carried into the script: the model or data() never reads 'nb_classes' "
+            "(hyperas did not run module-level code either)",
+        ),
+        (
+            8,
+            1,
+            "note",
+            "not carried into the script: it binds nothing the model or data() reads "
+            "(hyperas did not run module-level code either)",
+        ),
+        (
+            23,
+            1,
+            "note",
+            "not carried into the script: it runs the hyperas search, which the "
+            "script's own main() runs in its place",
+        ),
+        (
+            25,
+            1,
+            "note",
+            "not carried into the script: it uses 'best_run', from a statement that is not carried",
+        ),
+        (
+            27,
+            1,
+            "note",
+            "not carried into the script: the main block; the script's own main() runs "
+            "the search in its place",
+        ),
+    ]
+    assert (
+        notes[2].hint
+        == notes[4].hint
+        == ("the tuning script's --help lists its options (--max-evals, --out, ...)")
+    )
+    script = model_part(compile_text(text))
+    assert (
+        "EPOCHS = 3" in script
+        and "nb_classes" not in script
+        and "plt.plot" not in script
+    )
+
+
+@pytest.mark.parametrize(
+    "line, where",
+    [
+        (
+            '__import__("keras").config.set_image_data_format("channels_first")',
+            "helpers",
+        ),
+        ('__import__("keras").backend.set_floatx("float64")', "helpers"),
+        ('importlib.import_module("keras").config.set_floatx("float64")', "helpers"),
+        ('__import__("tensorflow").get_logger().setLevel("ERROR")', "helpers"),
+        ('__import__("os").environ["TF_CPP_MIN_LOG_LEVEL"] = "3"', "imports"),
+        ('__import__("matplotlib").use("Agg")', "imports"),
+        ('__import__("sys").path.append("lib")', "imports"),
+    ],
+)
+def test_configuration_through_an_inline_import_is_kept_silently(line, where):
+    text = f"""\
+import importlib
+
+{line}
+
+
+def data():
+    return (1,)
+
+
+def create_model(a):
+    return {{{{uniform(0, 1)}}}} * a
+"""
+    assert analyse(read_source("m.py", text.encode())).warnings == []
+    script = model_part(compile_text(text))
+    imports = script[
+        script.index("# ---- Imports") : script.index("import hyperopt as")
+    ]
+    helpers = script[script.index("import hyperopt as") : script.index("def data():")]
+    assert line.replace("'", '"') in (imports if where == "imports" else helpers)
 
 
 # --- 6. Notebooks ----------------------------------------------------------------------------------------
@@ -584,6 +799,35 @@ def test_notebook_errors_name_the_cell(tmp_path):
     assert lines[2] == "              ^"
 
 
+def test_notebook_minimize_naming_an_undefined_function_points_at_the_name(tmp_path):
+    path = notebook(
+        tmp_path,
+        ("code", "from hyperas import optim\nfrom hyperopt import Trials, tpe"),
+        ("md", "The model"),
+        ("code", "def create_model(a):\n    return {{uniform(0, 1)}} * a"),
+        (
+            "code",
+            "best_run, best_model = optim.minimize(model=create_model, data=get_data,\n"
+            "                                      algo=tpe.suggest, trials=Trials())",
+        ),
+    )
+    result = invoke(["compile", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{path}:cell_4:1:64: error: data function 'get_data' is not defined at the top level",
+        "    best_run, best_model = optim.minimize(model=create_model, data=get_data,",
+        " " * (4 + 63) + "^",
+        "  hint: optim.minimize(data=get_data) names it: define def get_data(...) at the "
+        "top level of the model file, or name the function that is",
+    ]
+    # A flag names no place in the file: its error is about the whole notebook.
+    result = invoke(["compile", str(path), "--data-fn", "load"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"{path}: error: --data-fn load: no top-level function of that name\n"
+    )
+
+
 def test_notebook_error_about_the_whole_file_has_no_cell(tmp_path):
     path = notebook(
         tmp_path, ("code", "def data():\n    return (1,)"), ("code", "x = 1")
@@ -641,6 +885,26 @@ def test_pyflakes_finds_no_name_the_compiler_introduced(path, tmp_path):
 
 
 # --- Compiled and run, one trial each -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_model_reads_the_trials_values_as_space(tmp_path):
+    source = tmp_path / "model.py"
+    source.write_text(SPACE_MODEL)
+    script = tmp_path / "tune.py"
+    result = invoke(["compile", str(source), "-o", str(script)])
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "run"
+    result = run_script(script, out, "--max-evals", "1", timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    (record,) = [
+        json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()
+    ]
+    assert record["status"] == "ok"
+    seen = json.loads((tmp_path / "space.json").read_text())
+    assert seen == record["params"]  # the model saw the trial's values, keyed by name
+    assert set(seen) == {"rate", "units"}
+    assert record["loss"] == pytest.approx(2.0 * seen["rate"] + seen["units"])
 
 
 RUNS = [(name, ()) for name in PY_CASES] + [

@@ -123,6 +123,7 @@ def render(
         "parameter_lines": [_literal(_record(p, space)) for p in space.parameters],
         "model_function": fill(program.model.text, replacements),
         "model_name": program.model.name,
+        "space_alias": program.space_alias,
     }
     return _environment().get_template("tune.py.jinja").render(context)
 

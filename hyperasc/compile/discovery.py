@@ -51,6 +51,7 @@ class Minimize:
     algo: str | None = None
     max_evals: int | None = None
     data_args: str | None = None
+    data_args_node: ast.expr | None = None
     functions: list[str] = field(default_factory=list)
 
 
@@ -88,6 +89,9 @@ class Program:
     keep_best: int | None = None
     # False when the model function takes no positional arguments: it gets none.
     model_takes_data: bool = True
+    # "space" when the model reads hyperas's `space` unbound: the script binds it
+    # to the running trial's values.
+    space_alias: str | None = None
 
 
 def discover(
@@ -130,7 +134,7 @@ def discover(
     own = hyperas_compat.call_for(calls, model_name)
     if own is not None and (minimize is None or own is not calls[0][1]):
         # --model-fn picked the model of a later optim.minimize: its data, algo and max_evals apply.
-        minimize = _read_minimize(own, reader)
+        minimize_call, minimize = own, _read_minimize(own, reader)
         data_name = data_fn or minimize.data or _first(reader.functions, ("data",))
     if model_name is None:
         raise error(
@@ -142,14 +146,10 @@ def discover(
     for flag, name in (("--model-fn", model_fn), ("--data-fn", data_fn)):
         if name is not None and name not in reader.functions:
             raise error(1, 1, f"{flag} {name}: no top-level function of that name")
-    if model_name not in reader.functions:
-        raise error(
-            1, 1, f"model function '{model_name}' is not defined at the top level"
-        )
-    if data_name is not None and data_name not in reader.functions:
-        raise error(
-            1, 1, f"data function '{data_name}' is not defined at the top level"
-        )
+    for role, name, call in (("model", model_name, own), ("data", data_name, None)):
+        if name is not None and name not in reader.functions:
+            # Named by optim.minimize(model=..., data=...): the error points at the name.
+            raise _undefined(role, name, call or minimize_call, reader, handles)
     for role, name in (("model", model_name), ("data", data_name)):
         if name is not None and isinstance(
             reader.functions[name], ast.AsyncFunctionDef
@@ -170,6 +170,14 @@ def discover(
         )
     model = reader.function(model_name)
     data = reader.function(data_name) if data_name else None
+    if data is not None:
+        args_node = minimize.data_args_node if minimize else None
+        hyperas_compat.check_data_args(
+            reader.functions[data_name],
+            minimize is not None,
+            minimize.data_args if minimize else None,
+            args_node and _location(args_node, reader, handles),
+        )
     node = reader.functions[model_name]
     required = len(node.args.posonlyargs + node.args.args) - len(node.args.defaults)
     if data is None and required > 0:
@@ -187,6 +195,14 @@ def discover(
         roots |= set(minimize.functions)
     helpers, compat = module_plan.carry(reader, roots, model, data, extra_roots, calls)
     compat.notes = choice.notes + compat.notes
+    carried = {n for s in helpers for n in s.binds}
+    read = hyperas_compat.space_read(
+        [node, *(f for n, f in reader.functions.items() if n in carried)],
+        reader,
+        reader.module_names | set(compat.data_locals),
+    )
+    if read is not None:
+        compat.notes.append(_space_note(read, reader, handles))
     sites = _sites(tree, reader, handles)
     if choice.how != "name":
         # Several model functions in one file: the others' handles are theirs, not this script's.
@@ -217,6 +233,7 @@ def discover(
         model_takes_data=bool(
             node.args.posonlyargs or node.args.args or node.args.vararg
         ),
+        space_alias="space" if read is not None else None,
     )
 
 
@@ -243,6 +260,49 @@ def _first(functions: dict, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in functions), None)
 
 
+def _location(node: ast.AST, reader: ModuleIndex, handles: list[Handle]) -> tuple:
+    """(line, column) of a node of the substituted text, as the user's file has them."""
+    column = char_col(reader.lines[node.lineno - 1], node.col_offset)
+    return node.lineno, restore_column(handles, node.lineno, column) + 1
+
+
+def _undefined(
+    role: str,
+    name: str,
+    call: ast.Call | None,
+    reader: ModuleIndex,
+    handles: list[Handle],
+) -> CompileError:
+    message = f"{role} function '{name}' is not defined at the top level"
+    value = next(
+        (
+            kw.value
+            for kw in (call.keywords if call is not None else [])
+            if kw.arg == role and isinstance(kw.value, ast.Name) and kw.value.id == name
+        ),
+        None,
+    )
+    if value is None:
+        return error(1, 1, message)
+    return error(
+        *_location(value, reader, handles),
+        message,
+        f"optim.minimize({role}={name}) names it: define def {name}(...) at the top "
+        "level of the model file, or name the function that is",
+    )
+
+
+def _space_note(read: ast.Name, reader: ModuleIndex, handles: list[Handle]):
+    return Diagnostic(
+        *_location(read, reader, handles),
+        "'space' is the running trial's values (a dict keyed by parameter name), "
+        "as in hyperas",
+        "the script binds space to them; the names are those of `hyperasc space` "
+        "and best.json",
+        "note",
+    )
+
+
 def _read_minimize(call: ast.Call, reader: ModuleIndex) -> Minimize:
     info = Minimize()
     for kw in call.keywords:
@@ -261,6 +321,7 @@ def _read_minimize(call: ast.Call, reader: ModuleIndex) -> Minimize:
             info.max_evals = value.value
         elif kw.arg == "data_args":
             info.data_args = _read_data_args(value, reader)
+            info.data_args_node = value
         elif kw.arg == "functions" and isinstance(value, (ast.List, ast.Tuple)):
             info.functions = [e.id for e in value.elts if isinstance(e, ast.Name)]
     return info

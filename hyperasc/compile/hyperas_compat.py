@@ -7,7 +7,9 @@ module-level code. This module holds the decisions that keep such files
 working unchanged (see README, "For hyperas users"):
 
 - which function is the model when a file has several (choose_model);
-- hyperas helpers: `conditional`;
+- hyperas helpers: `conditional`, and `space` (the trial's values) where the
+  model reads it unbound (space_read);
+- data()'s arguments: exactly data_args, as hyperas called it (check_data_args);
 - located warnings for what the script does differently (best_ensemble,
   MongoTrials, sys.argv in data(), other names imported from hyperas).
 
@@ -194,6 +196,66 @@ def conditional_helper(
     return None
 
 
+# --- data()'s arguments ---------------------------------------------------------------------------
+
+
+def check_data_args(
+    node: ast.FunctionDef,
+    has_call: bool,
+    data_args: str | None,
+    data_args_at: tuple[int, int] | None,
+) -> None:
+    """data() gets exactly data_args (nothing without it), as hyperas called it: every trial
+    would fail otherwise. Errors at data()'s def, or at data_args (`data_args_at`)."""
+    args = node.args
+    positional = [a.arg for a in args.posonlyargs + args.args]
+    required = positional[: len(positional) - len(args.defaults)]
+    keyword_only = [
+        a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None
+    ]
+    where = (node.lineno, node.col_offset + 1)
+    if keyword_only:
+        raise error(
+            *where,
+            f"{node.name}() has required keyword-only parameters ({', '.join(keyword_only)}); "
+            "the script passes data_args by position",
+            "give them defaults, or make them positional parameters",
+        )
+    if data_args is None:
+        if required:
+            raise error(
+                *where,
+                f"{node.name}() has required parameters ({', '.join(required)}) "
+                + (
+                    "but optim.minimize passes no data_args"
+                    if has_call
+                    else "and no optim.minimize(data_args=...) gives them"
+                ),
+                f"pass data_args=(...) to optim.minimize, one value for each of "
+                f"{', '.join(required)}, or give them defaults",
+            )
+        return
+    value = ast.literal_eval(data_args)  # as the script passes it (codegen._data_args)
+    given = len(value) if isinstance(value, (list, tuple)) else 1
+    most = None if args.vararg else len(positional)
+    if given < len(required) or (most is not None and given > most):
+        takes = (
+            f"{len(required)}"
+            if most == len(required)
+            else (
+                f"at least {len(required)}"
+                if most is None
+                else f"{len(required)} to {most}"
+            )
+        )
+        raise error(
+            *(data_args_at or where),
+            f"data_args gives {given} value(s) but {node.name}() takes {takes}",
+            f"{node.name}() is defined at line {node.lineno}; "
+            "the script calls it with data_args as written",
+        )
+
+
 # --- What the script does differently ------------------------------------------------------------
 
 
@@ -321,3 +383,27 @@ def hyperas_name_warnings(
                 )
             )
     return out
+
+
+def space_read(
+    functions: list[ast.FunctionDef], index: ModuleIndex, bound: set[str]
+) -> ast.Name | None:
+    """The first read of hyperas's `space` (the trial's values: hyperas's model function was
+    `keras_fmin_fnct(space)`) in the model function or a carried helper, where nothing of
+    the file binds that name (the file's own `space` wins)."""
+    if "space" in bound:
+        return None
+    for function in functions:
+        if "space" not in index.free_names(function.name, index.local_names(function)):
+            continue
+        return min(
+            (
+                n
+                for n in ast.walk(function)
+                if isinstance(n, ast.Name)
+                and n.id == "space"
+                and isinstance(n.ctx, ast.Load)
+            ),
+            key=lambda n: (n.lineno, n.col_offset),
+        )
+    return None

@@ -89,6 +89,10 @@ class ModuleIndex:
         self.module_names: set[str] = set()
         self.star_import = False
         self.minimize_call: ast.Call | None = None  # the first optim.minimize(...)
+        # The main block ("main") and other module-level statements that run a
+        # hyperas search ("search"): the script's own main() replaces them.
+        self.driver: list[tuple[ast.stmt, str]] = []
+        self.driver_binds: set[str] = set()
         for stmt in tree.body:
             self._visit(stmt)
 
@@ -142,6 +146,7 @@ class ModuleIndex:
         if minimize_call is not None and self.minimize_call is None:
             self.minimize_call = minimize_call
         if _is_main_block(stmt):
+            self.driver.append((stmt, "main"))
             return
         if _is_import_block(stmt):
             self._visit_import(stmt)
@@ -152,6 +157,8 @@ class ModuleIndex:
             self.imports.append(self.segment(stmt))
             return
         if minimize_call is not None:
+            self.driver.append((stmt, "search"))
+            self.driver_binds |= _bound_names(stmt)  # best_run, best_model
             return  # the hyperas driver code; the generated main() replaces it
         binds = _bound_names(stmt)
         self.module_names |= binds
@@ -333,9 +340,15 @@ def _sets_environment(stmt: ast.stmt) -> bool:
         targets = [stmt.value.func]
     else:
         return False
-    return bool(targets) and all(
-        "os.environ" in ast.unparse(t) or ast.unparse(t) == "os.putenv" for t in targets
-    )
+    return bool(targets) and all(_environment_target(t) for t in targets)
+
+
+def _environment_target(target: ast.expr) -> bool:
+    if "os.environ" in ast.unparse(target) or ast.unparse(target) == "os.putenv":
+        return True
+    base = target.value if isinstance(target, ast.Subscript) else target
+    name = dotted_module(base) or ""  # __import__("os").environ[...] = ...
+    return name == "os.putenv" or name.split(".")[:2] == ["os", "environ"]
 
 
 def _is_import_block(stmt: ast.stmt) -> bool:
@@ -419,6 +432,32 @@ def dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
+def inline_module(node: ast.AST) -> str | None:
+    """The module of `__import__("keras")` or `importlib.import_module("keras")`, else None."""
+    if not (
+        isinstance(node, ast.Call)
+        and len(node.args) >= 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return None
+    name = dotted(node.func)
+    if name in ("__import__", "importlib.import_module"):
+        return node.args[0].value
+    return None
+
+
+def dotted_module(node: ast.expr) -> str | None:
+    """dotted(), also through a module imported in place: `keras.config.x` for
+    `__import__("keras").config.x`."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    base = inline_module(node) or dotted(node)
+    return None if base is None else ".".join([base, *reversed(parts)])
+
+
 def walk_now(node: ast.AST):
     """The nodes that run when `node` runs: nested function and lambda bodies are skipped,
     but their decorators and defaults (which run at definition) are not."""
@@ -490,7 +529,7 @@ def prepares_imports(stmt: ast.stmt) -> bool:
     """`sys.path.append(...)`, `sys.path.insert(...)`, `matplotlib.use(...)`: they must stay among the imports."""
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
         return False
-    name = dotted(stmt.value.func) or ""
+    name = dotted_module(stmt.value.func) or ""
     return name in (
         "sys.path.append",
         "sys.path.insert",

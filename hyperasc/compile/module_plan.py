@@ -6,6 +6,8 @@ functions named in `functions=` and the model function; it never ran other
 module-level code. Here: which module-level statements the script carries,
 drops or keeps as setup, in which order (plan_module, order_statements,
 carry), and which of data()'s local variables other code reads (data_locals).
+Every module-level statement the script drops gets a note that says why
+(dropped_notes, driver_notes), but for unused definitions and docstrings.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .module_index import (
     callee,
     calls_now,
     free_names,
+    inline_module,
     names_read,
     reads_now,
 )
@@ -82,14 +85,15 @@ def carry(
         for s in reader.closure(roots, exclude={model.name, data_name})
     }
     reader.definitions = definitions
-    nodes = [
-        (stmt, binds)
-        for i, (stmt, binds) in enumerate(definitions)
+    kept = {
+        i
+        for i, (stmt, _) in enumerate(definitions)
         if i in plan.setup
         or (
             i not in plan.dropped and (stmt.lineno, str(reader.segment(stmt))) in chosen
         )
-    ]
+    }
+    nodes = [item for i, item in enumerate(definitions) if i in kept]
     statements = [
         Statement(reader.segment(stmt), binds, stmt.lineno) for stmt, binds in nodes
     ]
@@ -119,8 +123,13 @@ def carry(
     notes = list(plan.diagnostics)
     notes += early_reads(nodes, set(captured), data_name)
     notes += dropped_notes(
-        definitions, plan, wanted, set(captured), set(model.params), data_name
+        definitions,
+        plan,
+        kept,
+        wanted - set(captured) - set(model.params),
+        data_name,
     )
+    notes += driver_notes(reader.driver)
     chosen_call = next(
         (c for kind, c in calls if kind == "minimize"), calls[0][1] if calls else None
     )
@@ -163,7 +172,7 @@ def plan_module(
         {model_name} | ({data_name} if data_name else set()), index.function_names
     )
     modules = index.imported
-    tainted_names: set[str] = set()
+    tainted_names: set[str] = set(index.driver_binds)
     dropped, setup, diagnostics, reasons = set(), set(), [], {}
     for index, (stmt, binds) in enumerate(definitions):
         calls = calls_now(stmt)
@@ -208,9 +217,8 @@ def plan_module(
                 )
             )
         elif isinstance(stmt, ast.Expr) and calls and _configures(calls[0], modules):
-            setup.add(
-                index
-            )  # K.set_image_data_format('channels_first') and the like: kept silently
+            # K.set_image_data_format('channels_first') and the like: kept silently.
+            setup.add(index)
     kept_binds = (
         set().union(*(b for i, (_, b) in enumerate(definitions) if i not in dropped))
         if definitions
@@ -225,12 +233,24 @@ def plan_module(
 
 
 def _configures(call: ast.Call, modules: set[str]) -> bool:
+    """A call of an imported library's set-up function (`K.set_floatx('float16')`), the
+    library also imported in place (`__import__("keras").config.set_image_data_format(...)`).
+    """
     root, last = callee(call)
     return (
-        root in modules
+        (root in modules or _on_inline_module(call))
         and last is not None
         and (last.startswith(SETUP_PREFIXES) or last in SETUP_NAMES)
     )
+
+
+def _on_inline_module(call: ast.Call) -> bool:
+    node = call.func
+    while isinstance(node, (ast.Attribute, ast.Call)):
+        if inline_module(node) is not None:
+            return True
+        node = node.value if isinstance(node, ast.Attribute) else node.func
+    return False
 
 
 def _reaches(targets: set[str], function_names: dict[str, set[str]]) -> set[str]:
@@ -269,19 +289,32 @@ def _gpu_setup(stmt: ast.stmt, calls: set[str]) -> Diagnostic:
 def dropped_notes(
     definitions,
     plan: ModulePlan,
-    needed: set[str],
-    captured: set[str],
-    params: set[str],
+    kept: set[int],
+    missing_if_dropped: set[str],
     data_name: str | None,
 ) -> list[Diagnostic]:
-    """A note at each statement dropped because it runs data() or the model; a warning where
-    the script's code reads a name that only that statement binds."""
+    """A note at each module-level statement the script does not carry, and why; a warning
+    where the script's code reads a name that only that statement binds.
+
+    Not told: definitions of functions and classes that nothing uses, docstrings, and the
+    GPU set-up (it has its own warning)."""
     out = []
-    for index, reason in sorted(plan.reasons.items()):
-        stmt, binds = definitions[index]
-        if not binds and "calls" not in reason:
-            continue  # an expression such as print(x_test): never carried in any case
-        missing = sorted((binds & needed) - captured - params)
+    users = f"the model or {data_name}()" if data_name else "the model"
+    for index, (stmt, binds) in enumerate(definitions):
+        if index in kept or (index in plan.dropped and index not in plan.reasons):
+            continue
+        reason = plan.reasons.get(index)
+        if reason is None:
+            if isinstance(
+                stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            ) or _inert(stmt):
+                continue
+            reason = (
+                f"{users} never reads {', '.join(repr(n) for n in sorted(binds))}"
+                if binds
+                else f"it binds nothing {users} reads"
+            ) + " (hyperas did not run module-level code either)"
+        missing = sorted(binds & missing_if_dropped)
         message = f"not carried into the script: {reason}"
         if missing:
             names = ", ".join(repr(n) for n in missing)
@@ -295,6 +328,32 @@ def dropped_notes(
         else:
             out.append(_note(stmt, message))
     return out
+
+
+def _inert(stmt: ast.stmt) -> bool:
+    """A docstring, `...` or `pass`: nothing to tell when it is left out."""
+    return isinstance(stmt, ast.Pass) or (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+    )
+
+
+def driver_notes(driver: list[tuple[ast.stmt, str]]) -> list[Diagnostic]:
+    """The main block and module-level search calls: the script's own main() replaces them."""
+    hint = "the tuning script's --help lists its options (--max-evals, --out, ...)"
+    return [
+        _note(
+            stmt,
+            (
+                "not carried into the script: the main block; the script's own main() "
+                "runs the search in its place"
+                if kind == "main"
+                else "not carried into the script: it runs the hyperas search, which the "
+                "script's own main() runs in its place"
+            ),
+            hint,
+        )
+        for stmt, kind in driver
+    ]
 
 
 def order_statements(items: list[tuple[ast.stmt, set[str]]]) -> list[int]:
