@@ -47,6 +47,7 @@ class RunLock:
         self.owner = os.getpid()
         self.created_directory = False
         self.created_file = False
+        self.previous = b""
 
     @classmethod
     def acquire(cls, directory: str) -> RunLock:
@@ -98,6 +99,8 @@ class RunLock:
             "started": utc_now(),
         }
         data = (json.dumps(record) + "\n").encode("utf-8")
+        os.lseek(fd, 0, os.SEEK_SET)
+        self.previous = os.read(fd, 1 << 16)  # put back if the start is refused
         os.ftruncate(fd, 0)
         _write_at_start(fd, data)
         _HELD.add(self)
@@ -107,7 +110,7 @@ class RunLock:
         return self.fd is not None and os.getpid() == self.owner
 
     def release(self, remove: bool = False) -> None:
-        """Let go of the lock; with `remove`, also delete what acquire created.
+        """Let go of the lock; with `remove`, undo what acquire did to the files.
 
         Does nothing in a forked child, which never held the lock.
         """
@@ -115,6 +118,9 @@ class RunLock:
             return
         fd, self.fd = self.fd, None
         _HELD.discard(self)
+        if remove and not self.created_file:  # as it was before this start
+            os.ftruncate(fd, 0)
+            _write_at_start(fd, self.previous)
         if remove and self.created_file:
             # Still locked while it goes: a waiter that opened it sees it gone.
             _unlink_quietly(self.path)

@@ -68,10 +68,12 @@ def test_release_lets_the_next_search_in_and_remove_cleans_up(tmp_path):
 
 
 def test_a_stale_record_does_not_block(tmp_path):
-    (tmp_path / "lock").write_text(json.dumps({"pid": 999999, "host": "gone"}))
+    stale = json.dumps({"pid": 999999, "host": "gone"})
+    (tmp_path / "lock").write_text(stale)
     lock = RunLock.acquire(str(tmp_path))
     assert read_holder(str(tmp_path))["pid"] == os.getpid()
-    lock.release()
+    lock.release(remove=True)  # a refused start leaves the file as it found it
+    assert (tmp_path / "lock").read_text() == stale
 
 
 def test_a_link_planted_at_the_lock_is_not_opened(tmp_path):
