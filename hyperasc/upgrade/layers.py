@@ -189,6 +189,22 @@ def _call(ctx: Context, node: ast.Call, full: str, unsafe: set[str]) -> list[Ite
         out += _keywords(ctx, node, layer)
     if full in DATASET_KEYWORDS:
         out += _dataset(ctx, node, full)
+    if layer in ("LSTM", "GRU", "SimpleRNN"):
+        consume = next((k for k in node.keywords if k.arg == "consume_less"), None)
+        if consume is not None:  # Keras 1's speed hint: the same numbers either way
+            out.append(
+                ctx.drop_arguments(
+                    node, [consume], "consume_less=", "consume_less= -> (dropped)"
+                )
+            )
+            out.append(
+                ctx.note(
+                    "consume_less=",
+                    ctx.start(consume),
+                    "dropped Keras 1's consume_less=: a speed hint Keras 3 does not take; "
+                    "the layer computes the same",
+                )
+            )
     if layer == "Embedding":
         dropout = next((k for k in node.keywords if k.arg == "dropout"), None)
         if dropout is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hyperasc.upgrade import find
+
 from .util import rules_of, upgraded
 
 CASES = {
@@ -104,3 +106,12 @@ def test_embedding_dropout_is_dropped_with_a_warning():
 def test_a_local_named_like_a_loss_is_left():
     text = "def f(losses):\n    return losses.MSE\n"
     assert upgraded(text) == text
+
+
+def test_consume_less_is_dropped_with_a_note():
+    text = "from keras.layers import LSTM\nLSTM(8, consume_less='gpu', return_sequences=True)\n"
+    assert (
+        upgraded(text)
+        == "from keras.layers import LSTM\nLSTM(8, return_sequences=True)\n"
+    )
+    assert rules_of(text) == []
