@@ -114,4 +114,6 @@ def test_consume_less_is_dropped_with_a_note():
         upgraded(text)
         == "from keras.layers import LSTM\nLSTM(8, return_sequences=True)\n"
     )
-    assert rules_of(text) == []
+    assert [(f.rule, f.severity) for f in find(text).findings] == [
+        ("consume_less=", "note")
+    ]
