@@ -253,13 +253,23 @@ def upgrade_command(
       imdb.load_data(nb_words=)           ->  num_words=
       (and Dropout(p=), dim_ordering=, LSTM's inner_init=, ...: see the README)
       history['val_acc'], monitor='acc'   ->  'val_accuracy', 'accuracy'
-                                              (only when compile() says metrics=['accuracy'])
+                                              (after compile()'s metrics=; aliases too)
+      ModelCheckpoint('best.hdf5')        ->  'best.keras' ('.weights.h5' for weights)
+      Adam(epsilon=None), adam(lr=)       ->  Adam(), Adam(learning_rate=)
+      maxnorm, losses.MSE, Model(input=)  ->  max_norm, mean_squared_error, inputs=
+      tf.set_random_seed, tf.logging      ->  tf.random.set_seed, tf.get_logger()
+      np.Inf, sklearn.cross_validation    ->  np.inf, sklearn.model_selection
+    Dropped, with a note: imports of names Keras 3 removed that the file
+    never uses (multi_gpu_model, Merge, np_utils, ...), and TF1 session
+    set-up (ConfigProto, Session, K.set_session) that nothing else uses.
 
     What cannot be rewritten safely (Merge, multi_gpu_model, optimizer decay=,
-    which Keras 3 ignores) gets a located warning on stderr with the Keras 3
-    way. Handles {{...}} are never touched: spellings inside them get a
-    warning. A second run changes nothing. Without -o or --in-place the
-    result goes to stdout. README: "Migrating from hyperas".
+    which Keras 3 ignores, ImageDataGenerator) gets a located warning on
+    stderr with the Keras 3 way. Inside handles {{...}} the same rewrites
+    apply and the handle stays one expression. Names are resolved by scope:
+    a local Adam or np is left alone. A second run changes nothing. Without
+    -o or --in-place the result goes to stdout. README: "Migrating from
+    hyperas".
     """
     from .upgrade import UpgradeError, upgrade_file
 
