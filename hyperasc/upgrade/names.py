@@ -285,14 +285,22 @@ def canonical(dotted: str) -> str | None:
 
 
 def known(name: str) -> bool:
-    short = name.rsplit(".", 1)[-1]
+    """`name` is surely in its module: a star import of that module brings it in."""
+    module, _, short = name.rpartition(".")
     return (
         name in RENAMED
         or name in GONE
-        or short in LAYER_KEYWORDS
-        or short in OPTIMIZERS
-        or name.startswith("keras.layers.")
-        or name.startswith("keras.optimizers.")
+        or (module == "keras.layers" and short in LAYER_KEYWORDS)
+        or (
+            module == "keras.optimizers"
+            and (short in OPTIMIZERS or short in OPTIMIZER_ALIASES)
+        )
+        or name
+        in (
+            "keras.models.Model",
+            "keras.callbacks.ModelCheckpoint",
+            "keras.callbacks.ReduceLROnPlateau",
+        )
     )
 
 

@@ -94,3 +94,19 @@ def test_to_categorical_is_not_imported_over_a_local_of_that_name():
 def test_aliased_optimizer_is_rewritten():
     text = "from keras.optimizers import Adam as A\nopt = A(lr=0.1)\n"
     assert upgraded(text) == text.replace("lr=", "learning_rate=")
+
+
+def test_star_imports_find_each_name_in_its_own_module():
+    text = (
+        "from keras.layers import *\nfrom keras.optimizers import *\n"
+        "model.add(Convolution2D(32, 3, 3))\nopt = Adam(lr=0.1)\n"
+    )
+    assert upgraded(text) == (
+        "from keras.layers import *\nfrom keras.optimizers import *\n"
+        "model.add(Conv2D(32, (3, 3)))\nopt = Adam(learning_rate=0.1)\n"
+    )
+
+
+def test_a_star_import_never_claims_a_name_the_file_binds():
+    text = "from keras.optimizers import *\ndef f(Adam):\n    return Adam(lr=0.1)\n"
+    assert upgraded(text) == text
