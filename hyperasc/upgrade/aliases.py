@@ -35,6 +35,18 @@ def find(ctx: Context) -> list[Item]:
             out += _import(ctx, node)
             out += _renamed_function(ctx, node)
     for node in ctx.of(ast.Attribute):
+        if node.attr == "accuracy" and _in_metrics(ctx, node):
+            if ctx.qualify(node) == "keras.metrics.accuracy":
+                start, end = ctx.name_span(node)
+                out.append(
+                    ctx.change(
+                        "keras.metrics.accuracy",
+                        start,
+                        [Edit(start, end, "Accuracy()")],
+                        "metrics=[keras.metrics.accuracy] -> [keras.metrics.Accuracy()]",
+                    )
+                )
+            continue
         table = _ALIASES.get(ctx.qualify(node.value) or "")
         if table and node.attr in table:
             start, end = ctx.name_span(node)
@@ -59,6 +71,17 @@ def find(ctx: Context) -> list[Item]:
             if layer in SEQUENCE_LAYERS:
                 out += _input_dim(ctx, node)
     return out
+
+
+def _in_metrics(ctx: Context, node: ast.AST) -> bool:
+    """`node` is an item of a `metrics=[...]` list (not called)."""
+    items = ctx.parents.get(node)
+    holder = ctx.parents.get(items)
+    return (
+        isinstance(items, (ast.List, ast.Tuple))
+        and isinstance(holder, ast.keyword)
+        and holder.arg == "metrics"
+    )
 
 
 def _renamed_function(ctx: Context, node: ast.ImportFrom) -> list[Item]:

@@ -117,3 +117,11 @@ def test_consume_less_is_dropped_with_a_note():
     assert [(f.rule, f.severity) for f in find(text).findings] == [
         ("consume_less=", "note")
     ]
+
+
+def test_metrics_accuracy_in_a_metrics_list():
+    # tf.keras's accuracy compared values exactly, as Keras 3's Accuracy() does; both log 'accuracy'.
+    text = "import keras\nmodel.compile(loss='mse', metrics=[keras.metrics.accuracy])\n"
+    assert upgraded(text) == (
+        "import keras\nmodel.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n"
+    )
