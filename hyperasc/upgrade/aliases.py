@@ -87,43 +87,19 @@ def _in_metrics(ctx: Context, node: ast.AST) -> bool:
 def _renamed_function(ctx: Context, node: ast.ImportFrom) -> list[Item]:
     """`from keras.utils.visualize_util import plot` -> `... import plot_model as plot`."""
     module = canonical(node.module)
-    out: list[Item] = []
-    for alias in node.names:
-        new = RENAMED_FUNCTIONS.get(f"{module}.{alias.name}")
-        if new is None:
-            continue
-        start = ctx.start(alias)
-        text = new if alias.asname else f"{new} as {alias.name}"
-        out.append(
-            ctx.change(
-                alias.name,
-                start,
-                [Edit(start, start + len(alias.name), text)],
-                f"{node.module}.{alias.name} -> keras.utils.{new}",
-            )
-        )
-    return out
+    renames = {
+        alias.name: RENAMED_FUNCTIONS[f"{module}.{alias.name}"]
+        for alias in node.names
+        if f"{module}.{alias.name}" in RENAMED_FUNCTIONS
+    }
+    return ctx.rename_imports(node, renames, "keras.utils")
 
 
 def _import(ctx: Context, node: ast.ImportFrom) -> list[Item]:
     table = _ALIASES.get(canonical(node.module) or "")
     if not table:
         return []
-    out: list[Item] = []
-    for alias in node.names:
-        new = table.get(alias.name)
-        if new is None:
-            continue
-        start = ctx.start(alias)
-        text = new if alias.asname else f"{new} as {alias.name}"
-        out.append(
-            ctx.change(
-                alias.name,
-                start,
-                [Edit(start, start + len(alias.name), text)],
-                f"{node.module}.{alias.name} -> {new}",
-            )
-        )
+    out = ctx.rename_imports(node, table)
     if canonical(node.module) == "keras.metrics" and any(
         a.name == "accuracy" for a in node.names
     ):

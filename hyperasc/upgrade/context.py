@@ -301,6 +301,29 @@ class Context:
                 edits.append(Edit(lines[0], lines[1], ""))
         return edits
 
+    def rename_imports(
+        self, node: ast.ImportFrom, renames: dict[str, str], target: str | None = None
+    ) -> list[Item]:
+        """`from M import old` -> `from M import new as old` for each name in
+        `renames`, so the file's own spelling keeps working (an `as` name is
+        kept as it is). `target`, the module of the new names, is for the
+        change's description."""
+        out: list[Item] = []
+        for alias in node.names:
+            new = renames.get(alias.name)
+            if new is None:
+                continue
+            start = self.start(alias)
+            text = new if alias.asname else f"{new} as {alias.name}"
+            edit = Edit(start, start + len(alias.name), text)
+            where = f"{target}.{new}" if target else new
+            out.append(
+                self.change(
+                    alias.name, start, [edit], f"{node.module}.{alias.name} -> {where}"
+                )
+            )
+        return out
+
     def rename_keyword(
         self, keyword: ast.keyword, new: str, rule: str | None = None
     ) -> list[Item]:

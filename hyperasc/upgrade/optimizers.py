@@ -48,22 +48,7 @@ def find(ctx: Context) -> list[Item]:
 def _lowercase_import(ctx: Context, node: ast.ImportFrom) -> list[Item]:
     if canonical(node.module) != "keras.optimizers":
         return []
-    out: list[Item] = []
-    for alias in node.names:
-        new = OPTIMIZER_ALIASES.get(alias.name)
-        if new is None:
-            continue
-        start = ctx.start(alias)
-        text = new if alias.asname else f"{new} as {alias.name}"
-        out.append(
-            ctx.change(
-                alias.name,
-                start,
-                [Edit(start, start + len(alias.name), text)],
-                f"keras.optimizers.{alias.name} -> keras.optimizers.{new}",
-            )
-        )
-    return out
+    return ctx.rename_imports(node, OPTIMIZER_ALIASES, "keras.optimizers")
 
 
 def _chosen_optimizer(ctx: Context, func: ast.expr) -> bool:
