@@ -91,11 +91,16 @@ def render(
     context = {
         "prefix": prefix,
         "version": __version__,
-        "source_path": target.source_path,
+        # File names and the command go into comments and the docstring escaped
+        # (shown_in_comment, shown_in_docstring): never a line break, never a quote
+        # that ends the docstring; into code only as string literals.
+        "source_path": shown_in_comment(target.source_path),
+        "source_path_doc": shown_in_docstring(target.source_path),
         "source_path_literal": json.dumps(target.source_path),
         "sha256_line": contract.MODEL_SHA256_LINE + sha256,
-        "command": target.command,
-        "script_name": target.script_name,
+        "command": shown_in_comment(target.command),
+        "script_name": shown_in_comment(target.script_name),
+        "script_name_doc": shown_in_docstring(target.script_name),
         "future_imports": program.future_imports,
         "user_imports": program.imports,
         "helpers": [fill(s.text, replacements) for s in program.helpers],
@@ -126,6 +131,28 @@ def render(
         "space_alias": program.space_alias,
     }
     return _environment().get_template("tune.py.jinja").render(context)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def shown_in_comment(text: str) -> str:
+    """`text` for a `#` comment: every character that is not printable (line breaks,
+    \\x0b, \\x85, \\u2028, ...) as a backslash escape, so the comment stays one line."""
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def shown_in_docstring(text: str) -> str:
+    """`text` for the inside of a triple-quoted docstring: backslashes and quotes escaped
+    too, so that nothing in it ends the string or reads as an escape sequence."""
+    return "".join(
+        ("\\" + c if c in "\\\"'" else c if c.isprintable() else _escape(c))
+        for c in text
+    )
 
 
 def format_script(text: str) -> str:

@@ -50,6 +50,8 @@ class Minimize:
     data: str | None = None
     algo: str | None = None
     max_evals: int | None = None
+    # A warning where max_evals is an expression the compiler cannot read.
+    max_evals_note: Diagnostic | None = None
     data_args: str | None = None
     data_args_node: ast.expr | None = None
     functions: list[str] = field(default_factory=list)
@@ -118,7 +120,7 @@ def discover(
     reader = ModuleIndex(text, tree)
     calls = reader.search_calls()
     minimize_call = reader.minimize_call or (calls[0][1] if calls else None)
-    minimize = _read_minimize(minimize_call, reader) if minimize_call else None
+    minimize = _read_minimize(minimize_call, reader, handles) if minimize_call else None
     data_name = (
         data_fn or (minimize and minimize.data) or _first(reader.functions, ("data",))
     )
@@ -134,7 +136,7 @@ def discover(
     own = hyperas_compat.call_for(calls, model_name)
     if own is not None and (minimize is None or own is not calls[0][1]):
         # --model-fn picked the model of a later optim.minimize: its data, algo and max_evals apply.
-        minimize_call, minimize = own, _read_minimize(own, reader)
+        minimize_call, minimize = own, _read_minimize(own, reader, handles)
         data_name = data_fn or minimize.data or _first(reader.functions, ("data",))
     if model_name is None:
         raise error(
@@ -195,6 +197,8 @@ def discover(
         roots |= set(minimize.functions)
     helpers, compat = module_plan.carry(reader, roots, model, data, extra_roots, calls)
     compat.notes = choice.notes + compat.notes
+    if minimize is not None and minimize.max_evals_note is not None:
+        compat.notes.append(minimize.max_evals_note)
     carried = {n for s in helpers for n in s.binds}
     read = hyperas_compat.space_read(
         [node, *(f for n, f in reader.functions.items() if n in carried)],
@@ -203,7 +207,9 @@ def discover(
     )
     if read is not None:
         compat.notes.append(_space_note(read, reader, handles))
-    sites = _sites(tree, reader, handles)
+    dead = module_plan.redefined(tree.body)
+    sites = _sites(tree, reader, handles, dead)
+    compat.notes += _redefined_warnings(dead, sites, model_name, data_name)
     if choice.how != "name":
         # Several model functions in one file: the others' handles are theirs, not this script's.
         emitted = {model_name, data_name} | {n for s in helpers for n in s.binds}
@@ -303,7 +309,9 @@ def _space_note(read: ast.Name, reader: ModuleIndex, handles: list[Handle]):
     )
 
 
-def _read_minimize(call: ast.Call, reader: ModuleIndex) -> Minimize:
+def _read_minimize(
+    call: ast.Call, reader: ModuleIndex, handles: list[Handle]
+) -> Minimize:
     info = Minimize()
     for kw in call.keywords:
         value = kw.value
@@ -313,12 +321,10 @@ def _read_minimize(call: ast.Call, reader: ModuleIndex) -> Minimize:
             root = value.value if isinstance(value, ast.Attribute) else value
             if isinstance(root, ast.Name) and root.id in ALGORITHMS:
                 info.algo = root.id
-        elif (
-            kw.arg == "max_evals"
-            and isinstance(value, ast.Constant)
-            and isinstance(value.value, int)
-        ):
-            info.max_evals = value.value
+        elif kw.arg == "max_evals":
+            info.max_evals, info.max_evals_note = hyperas_compat.read_max_evals(
+                value, reader.tree, lambda node: _location(node, reader, handles)
+            )
         elif kw.arg == "data_args":
             info.data_args = _read_data_args(value, reader)
             info.data_args_node = value
@@ -343,8 +349,44 @@ def _read_data_args(value: ast.expr, reader: ModuleIndex) -> str | None:
     return None if literal is None else text
 
 
+def _redefined_warnings(
+    dead: dict[ast.stmt, ast.stmt],
+    sites: dict[str, Site],
+    model_name: str,
+    data_name: str | None,
+) -> list[Diagnostic]:
+    """A warning at a model, data or handle-holding function that a later def replaces."""
+    holding = {s.function for s in sites.values() if not s.in_search}
+    out = []
+    for node, later in dead.items():
+        role = {model_name: "model", data_name: "data"}.get(node.name)
+        has_handles = node.name in holding
+        if role is None and not has_handles:
+            continue
+        what = f"the {role} function " if role else ""
+        out.append(
+            Diagnostic(
+                node.lineno,
+                node.col_offset + 1,
+                f"{what}'{node.name}' is defined again at line {later.lineno}: this "
+                "definition is never used"
+                + (
+                    ", and its handles are not part of the search"
+                    if has_handles
+                    else ""
+                ),
+                "delete or rename one of the two definitions",
+                "warning",
+            )
+        )
+    return out
+
+
 def _sites(
-    tree: ast.Module, reader: ModuleIndex, handles: list[Handle]
+    tree: ast.Module,
+    reader: ModuleIndex,
+    handles: list[Handle],
+    dead: dict[ast.stmt, ast.stmt],
 ) -> dict[str, Site]:
     """Where each handle stands. One walk of the module, whatever the number of handles."""
     by_name = {h.placeholder: h for h in handles}
@@ -406,6 +448,7 @@ def _sites(
             context_name(node, parents),
             frozenset(local),
             _runs_at_import(node, parents),
+            top not in dead,
         )
     if problems:
         raise CompileError(problems)

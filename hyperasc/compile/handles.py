@@ -308,8 +308,15 @@ def _read_options(
             probability = inner.segment(p_node)
             dist.names |= _free_names([p_node])
             value = _literal(p_node)
-            if isinstance(value, (int, float)):
+            if _is_number(value) and 0 <= value <= 1:
                 probabilities.append(float(value))
+            elif value is not None or _is_infinite(p_node):
+                problems.append(
+                    Diagnostic(
+                        *inner.node_position(p_node),
+                        f"pchoice() probabilities must be numbers from 0 to 1, got {probability}",
+                    )
+                )
         if isinstance(elt, ast.Starred):
             # The options are sampled one by one; an unpacked iterable has no count to sample from.
             problems.append(
@@ -396,6 +403,16 @@ def _check_values(
     dist: Distribution, bound: list[ast.expr], inner: _InnerText, problems
 ) -> None:
     values = [_literal(a) for a in bound]
+    for node, value in zip(bound, values):
+        if (_is_number(value) and not math.isfinite(value)) or _is_infinite(node):
+            # hyperopt would fail at run time, or sample nothing but inf and nan.
+            problems.append(
+                Diagnostic(
+                    *inner.node_position(node),
+                    f"{dist.dist}() arguments must be finite numbers, got {inner.segment(node)}",
+                )
+            )
+            return
     params = SIGNATURES[dist.dist]
     named = dict(zip(params, values))
     low, high = named.get("low"), named.get("high")
@@ -445,6 +462,23 @@ def _literal(node: ast.expr):
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
+
+
+def _is_infinite(node: ast.expr) -> bool:
+    """`float("inf")`, `float('nan')`, `math.inf`, `np.nan` and the like, maybe negated."""
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "float"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        text = node.args[0].value.strip().lower().lstrip("+-")
+        return text in ("inf", "infinity", "nan")
+    return isinstance(node, ast.Attribute) and node.attr in ("inf", "nan", "infty")
 
 
 def _is_number(value) -> bool:

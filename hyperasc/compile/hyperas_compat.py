@@ -25,6 +25,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, error
+from ..runtime import contract
 from .module_index import ModuleIndex, dotted
 
 MODEL_NAMES = ("create_model", "model")
@@ -42,6 +43,98 @@ DISTRIBUTION_NAMES = {
     "qlognormal",
     "uniformint",
 }
+
+
+def read_max_evals(
+    value: ast.expr, tree: ast.Module, where
+) -> tuple[int | None, Diagnostic | None]:
+    """optim.minimize(max_evals=...): a positive int, written out or in a module constant
+    assigned once (`MAX_EVALS = 50`). A bad value is an error; an expression the compiler
+    cannot read is a warning (the script's default stands). `where(node)` locates a node.
+    """
+    expression, node = ast.unparse(value), value
+    if isinstance(value, ast.Name):
+        binders = [
+            n
+            for n in _walk_module_scope(tree)
+            if isinstance(n, ast.stmt) and value.id in _binds_here(n)
+        ]
+        single = binders[0] if len(binders) == 1 else None
+        if (
+            isinstance(single, ast.Assign)
+            and len(single.targets) == 1
+            and isinstance(single.targets[0], ast.Name)
+        ) or (
+            isinstance(single, ast.AnnAssign)
+            and single.value is not None
+            and isinstance(single.target, ast.Name)
+        ):
+            node = single.value
+    try:
+        literal = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        line, column = where(value)
+        return None, Diagnostic(
+            line,
+            column,
+            f"max_evals={expression} is not a number the compiler can read: the script's "
+            f"default of {contract.DEFAULT_MAX_EVALS} trials is used",
+            "write the number here or in a constant assigned once (MAX_EVALS = 50), "
+            "or run the script with --max-evals N",
+            "warning",
+        )
+    if isinstance(literal, int) and not isinstance(literal, bool) and literal > 0:
+        return literal, None
+    shown = expression if node is value else f"{expression} = {ast.unparse(node)}"
+    raise error(
+        *where(node),
+        f"max_evals must be a positive whole number, got {shown}",
+        "the number of trials to run, such as max_evals=50",
+    )
+
+
+def _walk_module_scope(tree: ast.Module):
+    """The module's statements and their parts, not entering functions, classes or lambdas."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+        ):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _binds_here(stmt: ast.stmt) -> set[str]:
+    """Names one statement binds itself (not those of the statements it holds)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    parts: list[ast.AST] = []
+    if isinstance(stmt, ast.Assign):
+        parts = list(stmt.targets)
+    elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+        parts = [stmt.target]
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        parts = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        parts = [i.optional_vars for i in stmt.items if i.optional_vars]
+    elif isinstance(stmt, ast.Delete):
+        parts = list(stmt.targets)
+    else:
+        parts = [
+            n for n in ast.iter_child_nodes(stmt) if not isinstance(n, ast.stmt)
+        ]  # walrus in a condition, except handlers' names below
+    names = {
+        n.id
+        for part in parts
+        for n in ast.walk(part)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))
+    }
+    if isinstance(stmt, ast.Try):
+        names |= {h.name for h in stmt.handlers if h.name}
+    return names
 
 
 def _note(node: ast.AST, message: str, hint: str | None = None) -> Diagnostic:

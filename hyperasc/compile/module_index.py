@@ -14,6 +14,7 @@ import builtins
 from dataclasses import dataclass
 
 from ..text.lines import split_lines
+from .mutations import mutated_names
 
 BUILTINS = set(dir(builtins))
 
@@ -264,13 +265,17 @@ class ModuleIndex:
         """Top-level definitions that the roots need, transitively, in source order."""
         needed = set(roots)
         chosen: set[int] = set()
+        # A statement that changes a carried value in place (`LAYERS.append(...)`) is
+        # carried with it.
+        bound = set().union(*(b for _, b in self.definitions))
+        mutates = [mutated_names(stmt) & bound for stmt, _ in self.definitions]
         changed = True
         while changed:
             changed = False
             for i, (stmt, binds) in enumerate(self.definitions):
                 if (
                     i in chosen
-                    or not (binds & needed)
+                    or not (binds & needed or mutates[i] & needed)
                     or (
                         binds & exclude
                         and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -13,11 +13,13 @@ Every module-level statement the script drops gets a note that says why
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
 from . import hyperas_compat
 from .hyperas_compat import _note, _warning
+from .mutations import mutated_names
 from .module_index import (
     BUILTINS,
     Function,
@@ -168,6 +170,7 @@ def plan_module(
     hyperas never ran them either; in the script they would stand above the
     function they call. Seeds are kept; GPU set-up is dropped with a warning.
     """
+    dead = redefined(definitions)
     runs = _reaches(
         {model_name} | ({data_name} if data_name else set()), index.function_names
     )
@@ -175,6 +178,10 @@ def plan_module(
     tainted_names: set[str] = set(index.driver_binds)
     dropped, setup, diagnostics, reasons = set(), set(), [], {}
     for index, (stmt, binds) in enumerate(definitions):
+        if stmt in dead:
+            # A later def of the same name replaces it (discovery warns where it matters).
+            dropped.add(index)
+            continue
         calls = calls_now(stmt)
         called = sorted(
             {
@@ -230,6 +237,23 @@ def plan_module(
         else set()
     )
     return ModulePlan(dropped, setup, diagnostics, dropped_binds - kept_binds, reasons)
+
+
+def redefined(statements) -> dict[ast.stmt, ast.stmt]:
+    """Each top-level def or class that a later one of the same name replaces: the later one.
+
+    `statements` are statements or (statement, binds) pairs, in source order."""
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    nodes = [s[0] if isinstance(s, tuple) else s for s in statements]
+    last: dict[str, ast.stmt] = {}
+    for node in nodes:
+        if isinstance(node, kinds):
+            last[node.name] = node
+    return {
+        node: last[node.name]
+        for node in nodes
+        if isinstance(node, kinds) and last[node.name] is not node
+    }
 
 
 def _configures(call: ast.Call, modules: set[str]) -> bool:
@@ -300,6 +324,7 @@ def dropped_notes(
     GPU set-up (it has its own warning)."""
     out = []
     users = f"the model or {data_name}()" if data_name else "the model"
+    carried = set().union(*(b for i, (_, b) in enumerate(definitions) if i in kept))
     for index, (stmt, binds) in enumerate(definitions):
         if index in kept or (index in plan.dropped and index not in plan.reasons):
             continue
@@ -316,7 +341,17 @@ def dropped_notes(
             ) + " (hyperas did not run module-level code either)"
         missing = sorted(binds & missing_if_dropped)
         message = f"not carried into the script: {reason}"
-        if missing:
+        changed = sorted(mutated_names(stmt) & carried)
+        if changed:
+            names = ", ".join(repr(n) for n in changed)
+            out.append(
+                _warning(
+                    stmt,
+                    f"{message}; so the model sees {names} without this change",
+                    f"make the change inside {data_name or 'the model function'}() instead",
+                )
+            )
+        elif missing:
             names = ", ".join(repr(n) for n in missing)
             out.append(
                 _warning(
@@ -360,32 +395,43 @@ def order_statements(items: list[tuple[ast.stmt, set[str]]]) -> list[int]:
     """Source order, except that a statement never comes before one whose names it reads when it runs.
 
     A name bound both above and below a statement is taken from above, as it would be when the file runs.
+    A statement that changes a value in place (mutations.mutated_names) counts as binding it, so
+    what reads the value comes after every change made above it.
     """
     binders: dict[str, list[int]] = {}
-    for index, (_, binds) in enumerate(items):
+    writers: dict[str, list[int]] = {}  # binders and in-place changes, source order
+    for index, (stmt, binds) in enumerate(items):
         for name in binds:
             binders.setdefault(name, []).append(index)
+        for name in binds | mutated_names(stmt):
+            writers.setdefault(name, []).append(index)
     order: list[int] = []
     state: dict[int, str] = {}  # "busy" while its dependencies are placed, then "done"
 
+    def needs(i: int) -> Iterator[int]:
+        for name in sorted(reads_now(items[i][0])):
+            found = binders.get(name, [])
+            if found and found[0] > i:
+                yield found[0]  # bound only below: it moves up
+            else:
+                # Bound above: what binds or changes it above comes first. In source order
+                # these are placed already, but not when `i` itself is being moved up.
+                yield from (j for j in writers.get(name, []) if j < i)
+
     def place(i: int) -> None:
-        stack = [(i, iter(sorted(reads_now(items[i][0]))))]
+        stack = [(i, needs(i))]
         state[i] = "busy"
         while stack:
-            current, names = stack[-1]
-            name = next(names, None)
-            if name is None:
+            current, dependencies = stack[-1]
+            j = next(dependencies, None)
+            if j is None:
                 stack.pop()
                 state[current] = "done"
                 order.append(current)
                 continue
-            found = binders.get(name, [])
-            if not found or found[0] < current:
-                continue  # bound above (or nowhere in the carried code): nothing to move
-            j = found[0]
             if j not in state:  # in a cycle, source order stands
                 state[j] = "busy"
-                stack.append((j, iter(sorted(reads_now(items[j][0])))))
+                stack.append((j, needs(j)))
 
     for i in range(len(items)):
         if i not in state:

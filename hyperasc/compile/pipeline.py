@@ -6,11 +6,14 @@ Every handle is one record (scanner.Handle) that the stages fill in.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import tokenize
 from dataclasses import dataclass
 
 from . import checks, codegen, discovery, handles, scanner
-from ..diagnostics import CompileError, Diagnostic
+from ..diagnostics import CompileError, Diagnostic, error
 from .placeholders import substitute
 from .source import Source
 from .space import Space, build_space
@@ -34,6 +37,13 @@ def analyse(
     `hyperasc space` stops here and `hyperasc compile` goes on from here, so
     both accept exactly the same files.
     """
+    with _within_limits(source.text):
+        return _analyse(source, model_fn, data_fn)
+
+
+def _analyse(
+    source: Source, model_fn: str | None = None, data_fn: str | None = None
+) -> Analysis:
     warnings: list[Diagnostic] = []
     parsed: list[scanner.Handle] = []
     problems: list[Diagnostic] = []
@@ -69,7 +79,51 @@ def compile_source(
 ) -> tuple[str, list[Diagnostic]]:
     """The formatted tuning script for `source`, and any warnings."""
     analysis = analyse(source, model_fn, data_fn)
-    script = codegen.generate(
-        analysis.program, analysis.space, source.sha256, target, source.text
-    )
+    with _within_limits(source.text):
+        script = codegen.generate(
+            analysis.program, analysis.space, source.sha256, target, source.text
+        )
     return script, analysis.warnings
+
+
+@contextlib.contextmanager
+def _within_limits(text: str):
+    """Input nested too deeply (or an expression too long) for Python's parser or for
+    the compiler's own walks: one located error, not a RecursionError or MemoryError."""
+    try:
+        yield
+    except (RecursionError, MemoryError):
+        line, column = _deepest(text)
+        raise error(
+            line,
+            column,
+            "this expression is nested too deeply or is too long for the compiler",
+            "split it into several statements, naming the parts",
+        ) from None
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """(line, column) of the deepest bracket of the file, or, where no bracket nests deeply,
+    the start of the line with the most tokens: where the limit was most likely hit."""
+    deepest, depth, where = 0, 0, (1, 1)
+    operators: dict[int, int] = {}
+    starts: dict[int, int] = {}
+    layout = (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL)
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in layout or tok.type == tokenize.COMMENT:
+                continue
+            starts.setdefault(tok.start[0], tok.start[1] + 1)
+            operators[tok.start[0]] = operators.get(tok.start[0], 0) + 1
+            if tok.type == tokenize.OP and tok.string in "([{":
+                depth += 1
+                if depth > deepest:
+                    deepest, where = depth, (tok.start[0], tok.start[1] + 1)
+            elif tok.type == tokenize.OP and tok.string in ")]}":
+                depth -= 1
+    except (tokenize.TokenError, SyntaxError, RecursionError, MemoryError):
+        pass
+    if deepest >= 50 or not operators:
+        return where
+    line = max(operators, key=lambda n: operators[n])
+    return line, starts.get(line, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import numbers
 import sys
 import time
 import traceback
@@ -18,6 +19,56 @@ from .processes import ForkedWorker
 from .run_files import kept_model_name
 from .seeding import seed_everything, trial_seed
 from .values import jsonable
+
+# The fields of a trial's result and record that hyperasc writes: keys of a returned dict
+# with these names never replace them, but are kept under "user" (see docs/run-directory.md).
+RECORD_FIELDS = frozenset(
+    {
+        "tid",
+        "status",
+        "loss",
+        "params",
+        "start",
+        "end",
+        "duration",
+        "error",
+        "history",
+        "device",
+        "pruned",
+        "pruned_at",
+        "epochs",
+        "curve",
+        "prune_metric",
+        "kept_model",
+        "user",
+    }
+)
+
+
+def split_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A returned dict's other keys as the result keeps them: under their own names,
+    but those that are a record field's name (RECORD_FIELDS) under "user"."""
+    own = {k: v for k, v in extra.items() if k not in RECORD_FIELDS}
+    clashing = {k: v for k, v in extra.items() if k in RECORD_FIELDS}
+    if clashing:
+        own["user"] = clashing
+    return own
+
+
+def real_loss(loss: Any) -> float | None:
+    """The loss as a float, or None when it is not a real number: a string ("1.5"),
+    a bool, None or a complex number is not taken, however float() would read it."""
+    if (
+        loss is None
+        or isinstance(loss, (str, bytes, bytearray, bool))
+        or type(loss).__name__ in ("bool", "bool_")  # numpy's booleans
+        or (isinstance(loss, numbers.Complex) and not isinstance(loss, numbers.Real))
+    ):
+        return None
+    try:
+        return float(loss)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 class TrialScope:
@@ -109,20 +160,19 @@ class TrialScope:
                 f"the model function returned status {status!r}"
             )
             return
-        try:
-            loss = float(loss)
-        except (TypeError, ValueError):
+        number = real_loss(loss)
+        if number is None:
             self.result = self._failure(
-                f"the model function returned no usable loss: {loss!r}"
+                f"the model function returned no usable loss: {loss!r} "
+                f"({type(loss).__name__}); the loss must be a real number"
             )
             return
+        loss = number
         if not math.isfinite(loss):
             self.result = self._failure(f"the loss is {loss}")
             return
         self.result = self._result(STATUS_OK, loss, None)
-        self.result.update(
-            {k: v for k, v in jsonable(extra).items() if k not in self.result}
-        )
+        self.result.update(split_extra(jsonable(extra)))
         run = self.run
         if model is None or run is None or not hasattr(model, "save"):
             return

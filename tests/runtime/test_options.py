@@ -14,6 +14,7 @@ from hyperasc.runtime.options import (
     parse_args,
     parse_worker_args,
     search_arg_errors,
+    shown_name,
 )
 from hyperasc.runtime.script import Script
 
@@ -190,6 +191,28 @@ def test_search_arg_errors_lists_every_problem():
         "--timeout must be positive",
         "--reseed only applies to --resume",
     ]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_a_loss_threshold_that_is_not_finite_is_refused(value, capsys):
+    args = parse_args(SCRIPT, [])
+    args.loss_threshold = float(value)
+    assert list(search_arg_errors(args)) == [
+        f"--loss-threshold must be a finite number, got {float(value)}"
+    ]
+    with pytest.raises(SystemExit) as info:
+        parse_args(SCRIPT, [f"--loss-threshold={value}"])
+    assert info.value.code == 2
+    assert "--loss-threshold must be a finite number" in capsys.readouterr().err
+    args = parse_args(SCRIPT, [])
+    args.timeout = float("nan")
+    assert list(search_arg_errors(args)) == ["--timeout must be positive"]
+
+
+def test_shown_name_escapes_what_would_break_the_help():
+    assert shown_name("model.py") == "model.py"
+    assert shown_name("m\nx\u2028.py") == "m\\nx\\u2028.py"
+    assert shown_name("%(prog)s.py") == "%%(prog)s.py"
 
 
 def test_help_names_the_model_file(capsys):

@@ -14,10 +14,13 @@ from hyperasc.runtime.processes import ForkedWorker
 from hyperasc.runtime.run_directory import RunDirectory
 from hyperasc.runtime.seeding import trial_seed
 from hyperasc.runtime.trial import (
+    RECORD_FIELDS,
     TrialScope,
     evaluate_trial,
     forked_trials,
+    real_loss,
     run_trial,
+    split_extra,
     standing_of,
     trial_result,
 )
@@ -65,8 +68,8 @@ def test_trial_result_times_the_trial_up_to_now():
         (
             {"loss": 2.0, "duration": "mine"},
             2.0,
-            {},
-        ),  # the runtime's own keys are not overridden
+            {"user": {"duration": "mine"}},
+        ),  # the runtime's own keys are not overridden: the user's are kept apart
     ],
 )
 def test_report_accepts_a_loss_or_hyperas_result_dict(returned, loss, extra):
@@ -94,6 +97,61 @@ def test_a_bad_result_is_a_failed_trial_with_a_reason(returned, words):
     result = scope_result(returned)
     assert result["status"] == STATUS_FAIL and result["loss"] is None
     assert words in result["error"]
+
+
+@pytest.mark.parametrize(
+    "loss", ["1.5", "nan", b"1", True, False, np.bool_(True), None, 1 + 0j, [0.5]]
+)
+def test_a_loss_that_is_not_a_real_number_is_a_failed_trial(loss):
+    for returned in (loss, {"loss": loss, "status": "ok"}):
+        result = scope_result(returned)
+        assert result["status"] == STATUS_FAIL and result["loss"] is None
+        assert "the loss must be a real number" in result["error"]
+        assert repr(loss) in result["error"]
+
+
+def test_real_loss_takes_numbers_of_any_real_kind():
+    assert real_loss(1) == 1.0 and type(real_loss(1)) is float
+    assert real_loss(np.float32(0.5)) == 0.5 and real_loss(np.int64(3)) == 3.0
+    assert [real_loss(v) for v in ("1.5", True, None, 2j, np.complex64(1))] == [
+        None
+    ] * 5
+    assert math.isnan(
+        real_loss(float("nan"))
+    )  # a failure too, told as "the loss is nan"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("pruned", True),
+        ("device", "9"),
+        ("epochs", 99),
+        ("curve", [0.0]),
+        ("tid", 7),
+        ("kept_model", "models/trial-0.keras"),
+        ("user", {"a": 1}),
+        ("error", "none"),
+    ],
+)
+def test_a_returned_key_never_overwrites_a_record_field(field, value):
+    returned = {"loss": 0.5, field: value, "accuracy": 0.9}
+    result = scope_result(returned)
+    assert result["status"] == STATUS_OK and result["loss"] == 0.5
+    assert result["accuracy"] == 0.9
+    assert result["user"] == {field: value}
+    if field not in ("error", "user"):
+        assert field not in result
+    assert result["error"] is None
+
+
+def test_split_extra_keeps_other_keys_by_name_and_clashing_ones_under_user():
+    assert split_extra({"acc": 1, "pruned": True}) == {
+        "acc": 1,
+        "user": {"pruned": True},
+    }
+    assert split_extra({"acc": 1}) == {"acc": 1}
+    assert {"pruned", "device", "epochs", "curve", "tid", "status"} <= RECORD_FIELDS
 
 
 def test_an_exception_is_a_failed_trial_with_its_traceback_and_is_not_raised():
