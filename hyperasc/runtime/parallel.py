@@ -30,7 +30,14 @@ from hyperopt import base
 from hyperopt.utils import coarse_utcnow
 
 from .devices import DeviceError, Slot, plan_slots
-from .processes import describe_exit, die_with_parent
+from .processes import (
+    describe_exit,
+    die_with_parent,
+    end_group,
+    exited,
+    own_group,
+    reap,
+)
 from .trial import TrialScope, evaluate_trial, trial_result
 
 
@@ -241,9 +248,19 @@ class ParallelTrials(LocalTrials):
 
     def _collect(self) -> None:
         busy = {w.conn: w for w in self._workers if w.trial is not None}
-        for conn in wait(list(busy), timeout=0) if busy else []:
-            worker = busy[conn]
+        ready = set(wait(list(busy), timeout=0)) if busy else set()
+        for conn, worker in busy.items():
+            # A dead trial process is seen by its exit, not by its pipe: a
+            # child it started may hold the pipe open. Ending its process
+            # group closes every copy, so reading cannot hang.
+            dead = exited(worker.pid)
+            if conn not in ready and not dead:
+                continue
+            if dead:
+                end_group(worker.pid)
             try:
+                if not conn.poll(0):
+                    raise EOFError
                 result = conn.recv()
             except (EOFError, OSError):
                 result = _failed(self._reap(worker), worker.started)
@@ -253,10 +270,9 @@ class ParallelTrials(LocalTrials):
                     self._retire(worker)
             self._finish(worker, result)
         for worker in self._workers:
-            if worker.leaving is not None:
-                pid, _ = os.waitpid(worker.leaving, os.WNOHANG)
-                if pid:
-                    worker.leaving = None
+            if worker.leaving is not None and exited(worker.leaving):
+                reap(worker.leaving)
+                worker.leaving = None
 
     def _finish(self, worker: _Worker, result: dict) -> None:
         trial, worker.trial = worker.trial, None
@@ -319,6 +335,7 @@ class ParallelTrials(LocalTrials):
         if pid == 0:
             parent_end.close()
             self._child_main(slot, child_end, parent_pid)
+        own_group(pid)
         child_end.close()
         return pid, parent_end
 
@@ -326,11 +343,12 @@ class ParallelTrials(LocalTrials):
         """The trial process: evaluate the trials it is sent until told to stop."""
         code = 0
         try:
-            # Ctrl-C reaches the whole process group; the search process
-            # decides what happens to running trials.
+            # The search process decides what happens to running trials on
+            # Ctrl-C (a signal sent to a whole process group, say).
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            own_group()  # what the trial starts ends with this process
             die_with_parent(parent_pid)
             for other in self._workers:  # keep only our pipe to the parent open
                 for end in (other.conn, other.spare and other.spare[1]):
@@ -371,9 +389,9 @@ class ParallelTrials(LocalTrials):
         worker.leaving, worker.pid, worker.conn = worker.pid, None, None
 
     def _reap(self, worker: _Worker) -> str:
-        """Wait for a child that died; say how it died."""
+        """Wait for a child that died, and end its process group; say how it died."""
         worker.conn.close()
-        _, status = os.waitpid(worker.pid, 0)
+        status = reap(worker.pid)
         worker.pid = worker.conn = None
         return describe_exit(status)
 
@@ -389,8 +407,7 @@ class ParallelTrials(LocalTrials):
                 if worker.pid is None:
                     continue
                 if worker.trial is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(worker.pid, signal.SIGKILL)
+                    end_group(worker.pid)
                     worker.conn.close()
                     worker.leaving, worker.pid, worker.conn = worker.pid, None, None
                 else:
@@ -403,8 +420,7 @@ class ParallelTrials(LocalTrials):
 
     @staticmethod
     def _wait(pid: int) -> None:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        reap(pid)
 
 
 class _ParallelSearch(hyperopt.FMinIter):

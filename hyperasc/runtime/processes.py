@@ -43,10 +43,14 @@ class ForkedWorker:
             self.start()
         try:
             self.conn.send(args)
-            reply = self.conn.recv()
+            reply = receive(self.conn, self.pid)
         except (EOFError, OSError):
             status = self.stop()
             raise ChildProcessError(describe_exit(status)) from None
+        except BaseException:  # Ctrl-C: the trial, in a group of its own, ends too
+            end_group(self.pid)
+            self.stop()
+            raise
         self.calls += 1
         if self.calls >= self.limit:
             self.stop()
@@ -66,6 +70,7 @@ class ForkedWorker:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         if pid == 0:
             parent_end.close()
+            own_group()
             die_with_parent(parent)
             os.environ.update(self.environ)
             code = 0
@@ -79,17 +84,111 @@ class ForkedWorker:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+        own_group(pid)
         child_end.close()
         self.conn, self.pid, self.calls = parent_end, pid, 0
 
     def stop(self) -> int:
-        """Close the pipe (the child exits) and return the child's wait status."""
+        """Close the pipe (the child exits) and return the child's wait status.
+
+        Whatever the child started in its process group ends with it.
+        """
         if self.conn is None:
             return 0
         self.conn.close()
-        _, status = os.waitpid(self.pid, 0)
+        status = reap(self.pid)
         self.conn = self.pid = None
         return status
+
+
+def own_group(pid: int = 0) -> None:
+    """Put a trial process (pid 0: this one) in a process group of its own.
+
+    Called in both the child and the parent after a fork, so that the group
+    exists whichever runs first. Everything the trial starts (a
+    multiprocessing.Process, a data loader's workers) joins the group, and
+    `end_group` ends them all when the trial process is gone.
+    """
+    try:
+        os.setpgid(pid, 0)
+    except (OSError, AttributeError):  # it already exited, or not POSIX
+        pass
+
+
+def end_group(pid: int) -> None:
+    """SIGKILL the process group of trial process `pid`, itself included.
+
+    Called while `pid` is not yet reaped (running, or a zombie), so its
+    number still names this group and no other.
+    """
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:  # it never made its group
+            os.kill(pid, signal.SIGKILL)
+    except (OSError, AttributeError):  # reaped already, or not POSIX
+        pass
+
+
+def exited(pid: int) -> bool:
+    """Whether child `pid` has ended (or is not ours); it is left for `reap`."""
+    try:
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        return os.waitid(os.P_PID, pid, flags) is not None
+    except ChildProcessError:
+        return True
+
+
+def reap(pid: int) -> int:
+    """End child `pid`'s process group once it has exited; its wait status.
+
+    Waits for `pid` first: a child that is still running finishes on its own.
+    """
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:
+        return 0
+    end_group(pid)
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return 0
+
+
+def receive(conn: Any, pid: int) -> Any:
+    """The next message from child `pid` on `conn`; EOFError once the child is dead.
+
+    Waits on the process as well as on the pipe: a child the trial started
+    keeps the pipe open after the trial process itself was killed, so the
+    pipe alone would never tell.
+    """
+    from multiprocessing.connection import wait
+
+    watch = _pidfd(pid)
+    try:
+        while True:
+            if watch is None:
+                ready = wait([conn], timeout=0.2)
+            else:
+                ready = wait([conn, watch])
+            if exited(pid):
+                end_group(pid)  # now nothing holds the pipe: recv cannot hang
+                if conn.poll(0):
+                    return conn.recv()  # sent before it died
+                raise EOFError
+            if conn in ready:
+                return conn.recv()
+    finally:
+        if watch is not None:
+            os.close(watch)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that turns readable when `pid` exits (Linux), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def describe_exit(status: int) -> str:

@@ -23,7 +23,7 @@ import base64
 import datetime
 import platform
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import hyperopt
@@ -140,7 +140,10 @@ class RunDirectory:
             return Trials()
         trials, problem = self._load_checkpoint()
         records, _ = read_trials(self.file("trials.jsonl"))
-        if trials is None or len(trials.trials) < len(records):
+        held = {t["tid"] for t in trials.trials} if trials is not None else set()
+        if trials is None or any(
+            is_tid(r.get("tid")) and r["tid"] not in held for r in records
+        ):
             why = f"{problem}; " if problem else ""
             if records and parameters is not None:
                 print(
@@ -148,7 +151,7 @@ class RunDirectory:
                     f"trial(s) in {self.file('trials.jsonl')}",
                     file=sys.stderr,
                 )
-                trials = rebuild_trials(records, parameters)
+                trials = rebuild_trials(records, parameters, note=print_note)
             elif trials is None:
                 if problem:
                     print(f"note: {why}starting with no trials", file=sys.stderr)
@@ -250,7 +253,7 @@ class RunDirectory:
             finally:
                 os.close(fd)
         records, _ = read_trials(path)
-        return {r["tid"] for r in records if "tid" in r}
+        return {r["tid"] for r in records if is_tid(r.get("tid"))}
 
     def append_trial(self, record: Mapping[str, Any]) -> None:
         append_line(self.file("trials.jsonl"), json.dumps(record, default=repr))
@@ -324,6 +327,17 @@ def trials_from_checkpoint(data: bytes) -> Trials:
     docs = content.get("trials")
     if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
         raise ValueError("no list of trials")
+    tids = [doc.get("tid") for doc in docs]
+    if not all(is_tid(t) for t in tids) or len(set(tids)) != len(tids):
+        raise ValueError("a trial without a usable tid")
+    for doc in docs:
+        misc, result = doc.get("misc"), doc.get("result")
+        if not isinstance(misc, dict) or not isinstance(misc.get("vals"), dict):
+            raise ValueError(f"trial {doc['tid']} has no values")
+        if not isinstance(result, dict) or (
+            result.get("status") == STATUS_OK and not is_loss(result.get("loss"))
+        ):
+            raise ValueError(f"trial {doc['tid']} has no usable result")
     for doc in docs:
         cmd = (doc.get("misc") or {}).get("cmd")
         if isinstance(cmd, list):
@@ -381,36 +395,67 @@ def space_changes(
     return "; ".join(parts)
 
 
+def is_tid(value: Any) -> bool:
+    """Whether a record's tid can be a trial id: an int, 0 or more (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_loss(value: Any) -> bool:
+    """Whether a recorded loss is a finite number."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def print_note(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
+
+
 def rebuild_trials(
-    records: Sequence[Mapping[str, Any]], parameters: Sequence[Mapping[str, Any]]
+    records: Sequence[Mapping[str, Any]],
+    parameters: Sequence[Mapping[str, Any]],
+    note: Callable[[str], None] | None = None,
 ) -> Trials:
     """hyperopt Trials holding the finished trials of trials.jsonl.
 
     Each record's real values are encoded back as hyperopt stores them, so
     the algorithm sees the same history it would have with the checkpoint.
+    A record without a usable tid (missing, a string, repeated) is skipped
+    with a note. A record whose values no longer fit the space, or that
+    claims success without a finite loss, is kept as a failed trial with no
+    values: its tid stays taken, so no new trial gets it (and SearchLog,
+    which finds the tid in trials.jsonl, would never record that one).
+    `note` receives one line per skipped record and one for those kept failed.
     """
-    from .pruning import pruned_result
-    from .values import hyperopt_values
-
+    note = note or (lambda text: None)
     trials = Trials()
     labels = [p["name"] for p in parameters]
-    docs = []
-    for record in sorted(records, key=lambda r: r.get("tid", 0)):
-        try:
-            values = hyperopt_values(parameters, record.get("params") or {})
-        except ValueError:
+    docs, seen, unfit = [], set(), []
+    for number, record in enumerate(records, 1):
+        tid = record.get("tid")
+        if not is_tid(tid) or tid in seen:
+            why = "repeats" if is_tid(tid) else "has no usable"
+            note(f"record {number} of trials.jsonl {why} tid ({tid!r}); skipped")
             continue
-        tid = record["tid"]
-        ok = record.get("status") == "ok"
-        result = {
-            "status": STATUS_OK if ok else hyperopt.STATUS_FAIL,
-            "loss": record.get("loss") if ok else None,
-        }
-        for key in ("error", "history", "duration", "pruned", "kept_model"):
-            if key in record:
-                result[key] = record[key]
-        if record.get("pruned"):  # ranked for the algorithm as when it was pruned
-            result.update(pruned_result(record))
+        seen.add(tid)
+        try:
+            result, values = _rebuilt_result(record, parameters)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            why = str(exc) or type(exc).__name__
+            if isinstance(exc, _Damaged):
+                note(
+                    f"trial {tid} of trials.jsonl is damaged ({why}); it counts as failed"
+                )
+            else:
+                unfit.append((tid, why))
+            result = {
+                "status": hyperopt.STATUS_FAIL,
+                "loss": None,
+                "error": f"its record cannot be used: {why}",
+            }
+            values = {}
         misc = {
             "tid": tid,
             "cmd": ("domain_attachment", "FMinIter_Domain"),
@@ -421,9 +466,47 @@ def rebuild_trials(
         doc = trials.new_trial_docs([tid], [None], [result], [misc])[0]
         doc["state"] = hyperopt.JOB_STATE_DONE
         docs.append(doc)
+    if unfit:
+        tid, why = unfit[0]
+        note(
+            f"{len(unfit)} trial(s) of trials.jsonl no longer fit the search space "
+            f"({', '.join(str(t) for t, _ in unfit)}; trial {tid}: {why}); "
+            "they count as failed and their trial ids are not used again"
+        )
+    docs.sort(key=lambda d: d["tid"])
     trials.insert_trial_docs(docs)
     trials.refresh()
     return trials
+
+
+class _Damaged(ValueError):
+    """A record that no search could have written."""
+
+
+def _rebuilt_result(
+    record: Mapping[str, Any], parameters: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A record's hyperopt result and hyperopt-encoded values; ValueError if unusable."""
+    from .pruning import pruned_result
+    from .values import hyperopt_values
+
+    params = record.get("params")
+    ok = record.get("status") == "ok"
+    if not isinstance(params, dict):
+        raise _Damaged(f"params {params!r}")
+    if ok and not is_loss(record.get("loss")):
+        raise _Damaged(f"status ok with loss {record.get('loss')!r}")
+    values = hyperopt_values(parameters, params)
+    result = {
+        "status": STATUS_OK if ok else hyperopt.STATUS_FAIL,
+        "loss": record.get("loss") if ok else None,
+    }
+    for key in ("error", "history", "duration", "pruned", "kept_model"):
+        if key in record:
+            result[key] = record[key]
+    if record.get("pruned"):  # ranked for the algorithm as when it was pruned
+        result.update(pruned_result(record))
+    return result, values
 
 
 def package_versions() -> dict[str, str | None]:

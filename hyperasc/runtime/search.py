@@ -30,7 +30,7 @@ from .search_log import SearchLog
 from .shipping import ShippedObjective
 from .spark import open_spark_trials
 from .trial import TrialScope, forked_trials, run_trial
-from .values import read_points
+from .values import read_points, runtime_parameters
 
 __all__ = ["Search", "Script", "ShippedObjective", "data_once", "run_main"]
 
@@ -62,11 +62,14 @@ class Search:
 
         Nothing is written before every check has passed.
         """
-        args, parameters = self.args, self.script.parameters
+        args = self.args
+        # Choices computed when the script runs (`choice(SIZES)`) have their
+        # options only in the space as built: resuming and --points need them.
+        parameters = runtime_parameters(self.script.parameters, space)
         # Resolved once: data() may chdir, and trial processes must not follow it.
         args.out = os.path.abspath(args.out)
         run = RunDirectory(args.out, args.keep_best)
-        points = read_points(parameters, args.points)
+        points = read_points(parameters, args.points, space)
         resume = args.resume or bool(args.mongo and restarted_driver(run, args))
         # One search per directory, from before the checks to the end of the search.
         self.lock = RunLock.acquire(run.path)

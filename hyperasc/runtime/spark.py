@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -47,18 +48,45 @@ def open_spark_trials(
 
 
 class SparkSearchTrials(hyperopt.SparkTrials):
-    """SparkTrials that shows SearchLog the trials that finish after its last check.
+    """SparkTrials that shows SearchLog every trial that ended, failed ones too.
 
-    New trial ids fill the gaps a killed run left, as in a local run: hyperopt
-    numbers from the count of ids, which would hand out a used one.
+    - A trial whose Spark task failed (its Python worker died: killed,
+      os._exit, out of memory) is a failed trial with the reason. SparkTrials
+      marks it JOB_STATE_ERROR, which hyperopt's Trials leaves out of
+      `trials`, so it would be neither counted nor recorded.
+    - The trials that finish after SparkTrials' last check (or when fmin
+      raises, every trial having failed) are shown to SearchLog at the end.
+    - New trial ids fill the gaps a killed run left, as in a local run:
+      hyperopt numbers from the count of ids, which would hand out a used one.
     """
 
     new_trial_ids = LocalTrials.new_trial_ids
 
+    def refresh(self) -> None:
+        for trial in list(self._dynamic_trials):
+            if trial["state"] == hyperopt.JOB_STATE_ERROR:
+                failed_task(trial)
+        super().refresh()
+
     def fmin(
         self, *args: Any, early_stop_fn: Callable | None = None, **kwargs: Any
     ) -> Any:
-        result = super().fmin(*args, early_stop_fn=early_stop_fn, **kwargs)
-        if early_stop_fn is not None:
-            early_stop_fn(self)
-        return result
+        try:
+            return super().fmin(*args, early_stop_fn=early_stop_fn, **kwargs)
+        finally:
+            if early_stop_fn is not None:
+                self.refresh()
+                early_stop_fn(self)
+
+
+def failed_task(trial: dict[str, Any]) -> None:
+    """Turn a trial whose Spark task failed (JOB_STATE_ERROR) into a finished, failed one."""
+    from .trial import trial_result
+
+    kind, text = (list(trial["misc"].get("error") or ()) + [None, None])[:2]
+    reason = text or kind or "no reason given"
+    booked = trial.get("book_time")
+    started = booked.timestamp() if hasattr(booked, "timestamp") else time.time()
+    error = f"the trial's Spark task failed (its Python worker died?): {reason}"
+    trial["result"] = trial_result(hyperopt.STATUS_FAIL, None, error, started)
+    trial["state"] = hyperopt.JOB_STATE_DONE

@@ -10,6 +10,8 @@ source text.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import hyperopt
@@ -99,7 +101,9 @@ def option_index(param: Parameter, value: Any) -> int:
     """The index of the option of choice `param` whose value is `value`."""
     plain = value if param["object"] else jsonable(value)
     for index, option in enumerate(param["values"]):
-        if str(index) not in param["nested"] and option == plain:
+        # True is not the option 1, nor 1 the option True.
+        same_kind = isinstance(option, bool) == isinstance(plain, bool)
+        if str(index) not in param["nested"] and option == plain and same_kind:
             return index
     for index in sorted(param["nested"], key=int):
         return int(index)  # the value belongs to a nested distribution
@@ -108,8 +112,15 @@ def option_index(param: Parameter, value: Any) -> int:
     )
 
 
-def read_points(parameters: list[Parameter], path: str | None) -> list[dict[str, Any]]:
-    """Load --points: a JSON list of {name: real value} configurations, checked."""
+def read_points(
+    parameters: list[Parameter], path: str | None, space: Any = None
+) -> list[dict[str, Any]]:
+    """Load --points: a JSON list of {name: real value} configurations, checked.
+
+    With the search space as built (`space`), each value is checked against
+    it too: a number within its distribution's range, finite, an integer
+    for randint; a choice's value among the options the space computed.
+    """
     if path is None:
         return []
     try:
@@ -119,9 +130,130 @@ def read_points(parameters: list[Parameter], path: str | None) -> list[dict[str,
         raise RunError(f"cannot read --points {path}: {exc}") from None
     if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
         raise RunError(f"--points {path} must hold a JSON list of objects")
-    try:
-        for point in points:
-            hyperopt_values(parameters, point)
-    except ValueError as exc:
-        raise RunError(f"--points {path}: {exc}") from None
+    facts = space_facts(space) if space is not None else {}
+    for number, point in enumerate(points):
+        try:
+            values = hyperopt_values(parameters, point)
+            check_values(parameters, facts, values)
+        except ValueError as exc:
+            raise RunError(f"--points {path}: point {number}: {exc}") from None
     return points
+
+
+# -- the search space as built at run time ------------------------------------
+
+NESTED = object()  # an option holding a distribution of its own
+
+
+def space_facts(space: Any) -> dict[str, dict[str, Any]]:
+    """What the built hyperopt space says of each label, as run time computed it.
+
+    {label: {"distribution": hyperopt's name for it ("uniform", "randint",
+    "categorical", ...), "args": its arguments' values, "options": a
+    choice's option values (NESTED for one holding a distribution), or None}}.
+    Computed options (`choice(list(range(3)))`, `choice(SIZES)`) are known
+    only here: the compiler could not record them.
+    """
+    from hyperopt.pyll import as_apply, dfs, rec_eval
+
+    facts: dict[str, dict[str, Any]] = {}
+    for node in dfs(as_apply(space)):
+        if node.name == "hyperopt_param":
+            label, dist = node.pos_args[0].obj, node.pos_args[1]
+            facts.setdefault(label, {"options": None})
+            args = [_constant(a, rec_eval) for a in dist.pos_args]
+            facts[label].update(distribution=dist.name, args=args)
+        elif node.name == "switch" and node.pos_args[0].name == "hyperopt_param":
+            label = node.pos_args[0].pos_args[0].obj
+            options = [_constant(o, rec_eval) for o in node.pos_args[1:]]
+            facts.setdefault(label, {}).update(options=options)
+    return facts
+
+
+def _constant(node: Any, rec_eval: Any) -> Any:
+    from hyperopt.pyll import dfs
+
+    if any(n.name == "hyperopt_param" for n in dfs(node)):
+        return NESTED
+    try:
+        return rec_eval(node)
+    except Exception:  # not a plain value after all
+        return NESTED
+
+
+def runtime_parameters(parameters: Sequence[Parameter], space: Any) -> list[Parameter]:
+    """The parameter table with the options of computed choices filled in from `space`.
+
+    The compiler records `values: []` for a choice whose options are computed
+    when the script runs; trials record the values the model saw, so
+    rebuilding a run and checking --points need the options as built.
+    """
+    facts = space_facts(space)
+    table = []
+    for param in parameters:
+        param = dict(param)
+        options = facts.get(param["name"], {}).get("options")
+        if (
+            param["values"] == []
+            and not param["object"]
+            and options
+            and not any(o is NESTED for o in options)
+        ):
+            param["values"] = jsonable(options)
+        table.append(param)
+    return table
+
+
+def check_values(
+    parameters: Sequence[Parameter],
+    facts: Mapping[str, Mapping[str, Any]],
+    values: Mapping[str, Any],
+) -> None:
+    """ValueError naming the parameter when a value (hyperopt's encoding) does not fit.
+
+    Choices are hyperopt_values's to check; this checks the numbers of the
+    other distributions against the space's ranges (`space_facts`).
+    """
+    described = {p["name"]: p for p in parameters}
+    for name, value in values.items():
+        param = described.get(name)
+        if param is None or param["values"] is not None:
+            continue
+        fact = facts.get(name) or {}
+        kind = fact.get("distribution", param["distribution"])
+        problem = _number_problem(kind, fact.get("args") or [], value)
+        if problem:
+            raise ValueError(f"{name} = {value!r} {problem}")
+
+
+def _number_problem(kind: str, args: list[Any], value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "is not a number"
+    if not math.isfinite(value):
+        return "is not a finite number"
+    if any(a is NESTED or not isinstance(a, (int, float)) for a in args):
+        return None  # bounds that are not plain numbers: nothing more to check
+    if kind == "randint":
+        if not isinstance(value, int):
+            return "is not an integer"
+        low, high = (0, args[0]) if len(args) == 1 else args[:2]
+        if not low <= value < high:
+            return f"is outside [{low}, {high})"
+        return None
+    half_q = args[2] / 2 if kind.startswith("q") and len(args) > 2 else 0
+    if kind in ("uniform", "quniform") and len(args) >= 2:
+        low, high = args[0], args[1]
+    elif kind in ("loguniform", "qloguniform") and len(args) >= 2:
+        if value <= 0 and kind == "loguniform":
+            return "is not above 0 (a log-uniform value)"
+        low, high = math.exp(args[0]), math.exp(args[1])
+    elif kind == "lognormal":
+        return None if value > 0 else "is not above 0 (a log-normal value)"
+    elif kind == "qlognormal":
+        return None if value >= 0 else "is below 0 (a log-normal value)"
+    else:  # normal, qnormal: any finite number
+        return None
+    slack = half_q + 1e-9 * max(1.0, abs(low), abs(high))  # q rounds past the ends
+    if not low - slack <= value <= high + slack:
+        return f"is outside [{low:g}, {high:g}] ({kind})"
+    return None

@@ -120,6 +120,58 @@ def test_a_trial_process_killed_mid_trial_fails_that_trial_only(tmp_path):
     assert int(marker.read_text()) not in {r.get("pid") for r in trials.results}
 
 
+def linger():
+    time.sleep(60)
+
+
+def test_a_trial_process_killed_while_its_child_lives_is_seen_dead(tmp_path):
+    """Issue 17 item 5: the child holds the pipe open; the search sees the exit."""
+    import multiprocessing
+
+    marker = tmp_path / "killed"
+
+    def objective(params):
+        try:
+            first = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            return {"loss": params["x"] ** 2, "status": "ok"}
+        child = multiprocessing.get_context("fork").Process(target=linger)
+        child.start()
+        os.write(first, str(child.pid).encode())
+        os.close(first)
+        os.kill(os.getpid(), signal.SIGKILL)
+        return {"loss": params["x"] ** 2, "status": "ok"}
+
+    def too_long(*unused):
+        raise TimeoutError("the search did not see the trial process die")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(60)
+    started = time.time()
+    try:
+        trials = search(ParallelTrials(2), objective, max_evals=4)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.time() - started < 30
+    failed = [r for r in trials.results if r["status"] == "fail"]
+    assert len(trials.results) == 4 and len(failed) == 1
+    assert "the trial process died with signal 9" in failed[0]["error"]
+    # The child was in the trial process's group, and ended with it.
+    child = int(marker.read_text())
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError("the trial's child outlived it")
+
+
 def test_an_exception_is_a_failed_trial_with_its_traceback():
     def objective(params):
         if params["kind"] == "b":

@@ -11,7 +11,16 @@ import time
 
 import pytest
 
-from hyperasc.runtime.processes import ForkedWorker, describe_exit, die_with_parent
+from hyperasc.runtime.processes import (
+    ForkedWorker,
+    describe_exit,
+    die_with_parent,
+    end_group,
+    exited,
+    own_group,
+    reap,
+    receive,
+)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forked processes")
 
@@ -135,3 +144,78 @@ def alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+# Issue 17 item 5: a trial process killed while a child of its own lives.
+ORPHANING_TRIAL = textwrap.dedent("""
+    import multiprocessing, os, sys, time
+    from hyperasc.runtime.processes import ForkedWorker
+
+    def sleep():
+        time.sleep(60)
+
+    def trial(path):
+        child = multiprocessing.Process(target=sleep)
+        child.start()  # it inherits the trial process's end of the pipe
+        with open(path, "w") as f:
+            f.write(str(child.pid))
+        os.kill(os.getpid(), 9)  # as the OOM killer would
+
+    multiprocessing.set_start_method("fork")
+    worker = ForkedWorker(trial, limit=3)
+    try:
+        worker(sys.argv[1])
+    except ChildProcessError as exc:
+        print(exc, flush=True)
+    """)
+
+
+def test_a_trial_process_killed_while_its_child_holds_the_pipe_is_seen_dead(tmp_path):
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, "-c", ORPHANING_TRIAL, str(tmp_path / "child")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "the trial process died with signal 9 (killed: out of memory?)"
+    ]
+    assert time.time() - started < 30
+    # The child it started was in its process group, and ended with it.
+    assert not alive(int((tmp_path / "child").read_text()))
+
+
+def test_own_group_end_group_exited_and_reap():
+    pid = os.fork()
+    if pid == 0:
+        own_group()
+        time.sleep(60)
+        os._exit(0)
+    own_group(pid)
+    assert os.getpgid(pid) == pid != os.getpgid(0)
+    assert not exited(pid)
+    end_group(pid)
+    deadline = time.time() + 10
+    while not exited(pid) and time.time() < deadline:
+        time.sleep(0.01)
+    assert exited(pid)  # and still there to be reaped
+    assert os.WTERMSIG(reap(pid)) == signal.SIGKILL
+    assert reap(pid) == 0 and exited(pid)  # gone: nothing left to wait for
+
+
+def test_receive_reads_a_reply_or_raises_eof_once_the_child_is_dead():
+    import multiprocessing
+
+    parent_end, child_end = multiprocessing.Pipe()
+    pid = os.fork()
+    if pid == 0:
+        parent_end.close()
+        child_end.send("hello")
+        os._exit(0)
+    assert receive(parent_end, pid) == "hello"  # sent before it exited
+    with pytest.raises(EOFError):
+        receive(parent_end, pid)  # its copy of the pipe is still open here
+    child_end.close()
+    reap(pid)

@@ -17,6 +17,9 @@ from hyperasc.runtime.errors import RunError
 from hyperasc.runtime.run_directory import (
     RunDirectory,
     checkpoint_bytes,
+    is_loss,
+    is_tid,
+    print_note,
     trials_from_checkpoint,
     list_devices,
     package_versions,
@@ -24,6 +27,7 @@ from hyperasc.runtime.run_directory import (
     space_changes,
     visible_devices,
 )
+from hyperasc.runtime.parallel import LocalTrials
 from hyperasc.runtime.script import Script
 from hyperasc.runtime.search_log import SearchLog
 
@@ -160,12 +164,18 @@ def test_rebuild_trials_encodes_real_values_and_skips_foreign_records():
             "params": {"units": 99, "act": 'str("relu")', "rate": None, "x": 0.0},
         },
     ]
-    trials = rebuild_trials(records, PARAMETERS)
-    assert [t["tid"] for t in trials.trials] == [
-        0,
-        1,
-    ]  # sorted; a point outside the space is dropped
-    ok, failed = trials.trials
+    notes = []
+    trials = rebuild_trials(records, PARAMETERS, note=notes.append)
+    # Sorted; a point outside the space is kept failed, with no values, so
+    # that its tid is never handed out again (issue 17 item 6).
+    assert [t["tid"] for t in trials.trials] == [0, 1, 2]
+    ok, failed, unfit = trials.trials
+    assert unfit["result"]["status"] == "fail" and unfit["result"]["loss"] is None
+    assert "99 is not an option of units" in unfit["result"]["error"]
+    assert all(v == [] for v in unfit["misc"]["vals"].values())
+    assert len(notes) == 1 and notes[0].startswith(
+        "1 trial(s) of trials.jsonl no longer fit the search space (2; trial 2: "
+    )
     assert ok["misc"]["vals"] == {
         "units": [1],
         "act": [1],
@@ -432,3 +442,80 @@ def test_check_start_refuses_run_files_that_are_links(tmp_path):
         run.append_trial({"tid": 9})
     assert elsewhere.read_text() == "someone's file\n"
     RunDirectory(str(tmp_path / "new")).check_no_links()
+
+
+def test_damaged_records_are_skipped_or_failed_with_one_note_each(tmp_path, capsys):
+    """Issue 17 item 8: hostile values in trials.jsonl never crash --resume."""
+    good = {"units": 16, "act": 'str("relu")', "rate": None, "x": 0.5}
+    lines = [
+        {"tid": 0, "status": "ok", "loss": 0.5, "params": good},
+        {"tid": "1", "status": "ok", "loss": 0.4, "params": good},  # a string tid
+        {"status": "ok", "loss": 0.3, "params": good},  # no tid
+        {"tid": 2, "status": "ok", "loss": None, "params": good},  # a null loss
+        {"tid": 3, "status": "ok", "loss": 0.2, "params": [1, 2]},  # no params
+        {"tid": 0, "status": "ok", "loss": 0.1, "params": good},  # tid 0 again
+        {"tid": [4], "status": "ok", "loss": 0.1, "params": good},  # unhashable
+        {"tid": True, "status": "ok", "loss": 0.1, "params": good},
+    ]
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    run = RunDirectory(str(tmp_path))
+    assert run.recorded_tids() == {0, 2, 3}
+    trials = run.open(resume=True, parameters=PARAMETERS)
+    notes = [
+        line
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("note:")
+    ]
+    assert notes[0].startswith("note: rebuilding the search from 8 trial(s)")
+    assert notes[1:] == [
+        "note: record 2 of trials.jsonl has no usable tid ('1'); skipped",
+        "note: record 3 of trials.jsonl has no usable tid (None); skipped",
+        "note: trial 2 of trials.jsonl is damaged (status ok with loss None); "
+        "it counts as failed",
+        "note: trial 3 of trials.jsonl is damaged (params [1, 2]); it counts as failed",
+        "note: record 6 of trials.jsonl repeats tid (0); skipped",
+        "note: record 7 of trials.jsonl has no usable tid ([4]); skipped",
+        "note: record 8 of trials.jsonl has no usable tid (True); skipped",
+    ]
+    assert [t["tid"] for t in trials.trials] == [0, 2, 3]
+    assert [t["result"]["status"] for t in trials.trials] == ["ok", "fail", "fail"]
+    assert run.best_loss == 0.5
+    # TPE searches on past its random start; no tid is handed out twice.
+    hyperopt.fmin(
+        loss_of,
+        make_space(),
+        algo=hyperopt.tpe.suggest,
+        max_evals=25,
+        trials=LocalTrials.holding(trials),
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+
+
+def test_is_tid_and_is_loss():
+    assert is_tid(0) and is_tid(7)
+    assert not any(is_tid(v) for v in ("1", None, -1, 1.0, True, [1]))
+    assert is_loss(0) and is_loss(-2.5)
+    assert not any(is_loss(v) for v in (None, "0.1", math.nan, math.inf, False))
+
+
+def test_a_checkpoint_with_hostile_documents_is_rebuilt(tmp_path, capsys):
+    run = RunDirectory(str(tmp_path))
+    finished_search(run)
+    content = json.loads((tmp_path / "checkpoint").read_text())
+    content["trials"][2]["result"]["loss"] = None  # "ok" with no loss
+    (tmp_path / "checkpoint").write_text(json.dumps(content))
+    trials = RunDirectory(str(tmp_path)).open(resume=True, parameters=PARAMETERS)
+    err = capsys.readouterr().err
+    assert "is damaged (ValueError)" in err and "rebuilding the search" in err
+    assert [t["tid"] for t in trials.trials] == list(range(6))
+    for bad in ("tid", "misc"):
+        content = json.loads(checkpoint_bytes([{"tid": 0, "misc": {}}]))
+        content["trials"][0][bad] = "x"
+        with pytest.raises(ValueError):
+            trials_from_checkpoint(json.dumps(content).encode())
+
+
+def test_print_note_writes_one_line_to_stderr(capsys):
+    print_note("a thing happened")
+    assert capsys.readouterr().err == "note: a thing happened\n"

@@ -97,3 +97,31 @@ def test_spark_trial_ids_fill_the_gaps_a_killed_run_left():
     )  # trial 2 was running when the run died
     assert SparkSearchTrials.new_trial_ids(resumed, 2) == [2, 4]
     assert resumed._ids == {0, 1, 2, 3, 4}
+
+
+def test_failed_task_turns_a_dead_workers_trial_into_a_failed_one():
+    import datetime
+
+    from hyperasc.runtime.spark import failed_task
+
+    booked = datetime.datetime(2026, 12, 7, 5, 0, tzinfo=datetime.timezone.utc)
+    trial = {
+        "tid": 3,
+        "state": hyperopt.JOB_STATE_ERROR,
+        "book_time": booked,
+        "misc": {"error": ("<class 'py4j.protocol.Py4JJavaError'>", None)},
+        "result": {"status": "new"},
+    }
+    failed_task(trial)
+    assert trial["state"] == hyperopt.JOB_STATE_DONE
+    result = trial["result"]
+    assert result["status"] == "fail" and result["loss"] is None
+    assert result["error"] == (
+        "the trial's Spark task failed (its Python worker died?): "
+        "<class 'py4j.protocol.Py4JJavaError'>"
+    )
+    assert result["start"] == booked.timestamp()
+    # A traceback, when the task sent one back, is the reason given.
+    trial.update(state=hyperopt.JOB_STATE_ERROR, misc={"error": ("E", "Traceback…")})
+    failed_task(trial)
+    assert trial["result"]["error"].endswith("died?): Traceback…")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import hyperopt
 import numpy as np
@@ -10,12 +11,16 @@ import pytest
 
 from hyperasc.runtime.errors import RunError
 from hyperasc.runtime.values import (
+    NESTED,
+    check_values,
     hyperopt_values,
     jsonable,
     option_index,
     option_value,
     read_points,
     real_values,
+    runtime_parameters,
+    space_facts,
 )
 
 from .conftest import PARAMETERS, make_space, rand_search
@@ -158,3 +163,128 @@ def test_read_points_loads_and_checks_each_point(tmp_path):
             read_points(PARAMETERS, str(path))
     with pytest.raises(RunError, match="cannot read --points"):
         read_points(PARAMETERS, str(tmp_path / "missing.json"))
+
+
+# -- the space as built: computed choices and --points checks (issue 17 item 6)
+
+SIZES = [16, 32]
+COMPUTED = [
+    {
+        "name": "n",
+        "distribution": "choice",
+        "args": ["list(range(3))"],
+        "values": [],
+        "parent": None,
+        "object": False,
+        "nested": {},
+    },
+    {
+        "name": "s",
+        "distribution": "choice",
+        "args": ["SIZES"],
+        "values": [],
+        "parent": None,
+        "object": False,
+        "nested": {},
+    },
+    {
+        "name": "lr",
+        "distribution": "loguniform",
+        "args": ["-5", "0"],
+        "values": None,
+        "parent": None,
+        "object": False,
+        "nested": {},
+    },
+    {
+        "name": "k",
+        "distribution": "randint",
+        "args": ["2", "7"],
+        "values": None,
+        "parent": None,
+        "object": False,
+        "nested": {},
+    },
+]
+
+
+def computed_space() -> dict:
+    hp = hyperopt.hp
+    return {
+        "n": hp.choice("n", list(range(3))),
+        "s": hp.choice("s", list(SIZES)),
+        "lr": hp.loguniform("lr", -5, 0),
+        "k": hp.randint("k", 2, 7),
+    }
+
+
+def test_space_facts_read_the_space_as_built():
+    facts = space_facts({**make_space(), **computed_space()})
+    assert facts["n"]["options"] == [0, 1, 2]
+    assert facts["s"]["options"] == [16, 32]
+    assert facts["x"] == {"options": None, "distribution": "uniform", "args": [-5, 5]}
+    assert facts["k"]["args"] == [2, 7] and facts["lr"]["distribution"] == "loguniform"
+    assert facts["rate"]["options"] == [None, NESTED]  # option 1 is a distribution
+
+
+def test_runtime_parameters_fill_in_computed_options_only():
+    table = runtime_parameters(
+        COMPUTED + PARAMETERS, {**computed_space(), **make_space()}
+    )
+    assert [p["values"] for p in table[:2]] == [[0, 1, 2], [16, 32]]
+    assert table[4:] == PARAMETERS  # recorded options stay as recorded
+    assert COMPUTED[0]["values"] == []  # the script's table is left alone
+    # Trials of a computed choice round-trip through the filled-in table.
+    trials = hyperopt.Trials()
+    hyperopt.fmin(
+        lambda p: float(p["n"]),
+        computed_space(),
+        algo=hyperopt.rand.suggest,
+        max_evals=8,
+        trials=trials,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    for trial in trials.trials:
+        recorded = real_values(table[:4], computed_space(), trial)
+        vals = {k: v[0] for k, v in trial["misc"]["vals"].items()}
+        assert hyperopt_values(table[:4], recorded) == vals
+
+
+@pytest.mark.parametrize(
+    "point, words",
+    [
+        ({"n": 1, "s": 16, "lr": math.nan, "k": 3}, "lr = nan is not a finite number"),
+        ({"n": 1, "s": 16, "lr": 2.0, "k": 3}, "lr = 2.0 is outside [0.00673795, 1]"),
+        ({"n": 1, "s": 16, "lr": "big", "k": 3}, "lr = 'big' is not a number"),
+        ({"n": 1, "s": 16, "lr": 0.1, "k": 7}, "k = 7 is outside [2, 7)"),
+        ({"n": 1, "s": 16, "lr": 0.1, "k": 3.5}, "k = 3.5 is not an integer"),
+        ({"n": 1, "s": 16, "lr": 0.1, "k": True}, "k = True is not a number"),
+        ({"n": 3, "s": 16, "lr": 0.1, "k": 3}, "3 is not an option of n"),
+        ({"n": True, "s": 16, "lr": 0.1, "k": 3}, "True is not an option of n"),
+        ({"n": math.nan, "s": 16, "lr": 0.1, "k": 3}, "nan is not an option of n"),
+        ({"n": 1, "s": 16, "lr": 0.1, "k": 3, "m": 1}, "unknown names ['m']"),
+        ({"n": 1, "s": 16, "lr": 0.1}, "lacks ['k']"),
+    ],
+)
+def test_read_points_checks_every_value_against_the_space(tmp_path, point, words):
+    table = runtime_parameters(COMPUTED, computed_space())
+    path = tmp_path / "points.json"
+    good = {"n": 2, "s": 32, "lr": 1.0, "k": 2}
+    path.write_text(json.dumps([good, point]))
+    with pytest.raises(RunError) as caught:
+        read_points(table, str(path), computed_space())
+    message = str(caught.value)
+    assert message.startswith(f"--points {path}: point 1: ")
+    assert words in message and "\n" not in message
+    path.write_text(json.dumps([good]))
+    assert read_points(table, str(path), computed_space()) == [good]
+
+
+def test_check_values_passes_what_fits_and_names_what_does_not():
+    facts = space_facts(make_space())
+    check_values(PARAMETERS, facts, {"units": 1, "x": 5, "rate": 1, "rate_opt1": 0.5})
+    with pytest.raises(ValueError, match=r"rate_opt1 = 0.6 is outside \[0, 0.5\]"):
+        check_values(PARAMETERS, facts, {"rate_opt1": 0.6})
+    with pytest.raises(ValueError, match="x = inf is not a finite number"):
+        check_values(PARAMETERS, facts, {"x": math.inf})
