@@ -171,8 +171,9 @@ class SearchLog:
         return False
 
     def interrupted(self, trials: hyperopt.Trials) -> int:
-        """Ctrl-C: keep what finished; exit status 130."""
+        """Ctrl-C: keep what finished, in the checkpoint and trials.jsonl; exit status 130."""
         self.run.save_checkpoint(trials)
+        self.record_new(trials)
         print(
             "\nInterrupted: finished trials are saved; continue with --resume.",
             file=sys.stderr,

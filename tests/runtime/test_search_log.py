@@ -173,6 +173,12 @@ def test_interrupted_saves_and_exits_130(tmp_path, capsys):
     assert log.interrupted(trials) == 130
     assert "continue with --resume" in capsys.readouterr().err
     assert (tmp_path / "checkpoint").exists()
+    # A trial that ended after the last after_trial is in trials.jsonl too.
+    (tmp_path / "trials.jsonl").write_text("")
+    log.recorded = set()
+    assert log.interrupted(trials) == 130
+    lines = (tmp_path / "trials.jsonl").read_text().splitlines()
+    assert [json.loads(line)["tid"] for line in lines] == [0, 1]
 
 
 def test_print_summary_counts_exactly(tmp_path, capsys):
