@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import json
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
+from collections.abc import Callable
 
 from ..runtime.contract import option_values
 from .run import (
@@ -16,12 +20,16 @@ from .run import (
     ReportError,
     Run,
     Trial,
-    _number,
+    _finite,
     _timestamp,
 )
 
 EXTRA_HINT = "pip install 'hyperasc[report]'"
 DPI = 100  # modest: the report is for looking at, and tests render many plots
+LABEL_MAX = 60  # characters of a name in a title or an axis label
+# Every text is drawn as written: a `$` in a choice's value is not mathtext
+# (two of them made matplotlib parse, and fail on, what was between).
+PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
 
 
 @dataclass
@@ -54,8 +62,28 @@ def _figure(mpl: Any, size: tuple[float, float] = (7.0, 4.2)) -> Any:
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    with warnings.catch_warnings():
+        # A control character in a label (a damaged run's "\r") has no glyph: drawn as a box.
+        warnings.filterwarnings("ignore", "Glyph .* missing from font")
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
+
+
+def _plain_text(draw: Callable[..., Any]) -> Callable[..., Any]:
+    """Draw (and save) with every text plain: tick labels are made at save time too."""
+
+    @functools.wraps(draw)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context(PLAIN_TEXT):
+            return draw(*args, **kwargs)
+
+    return plain
+
+
+def _short(text: str, limit: int = LABEL_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _empty(ax: Any, text: str) -> None:
@@ -92,16 +120,14 @@ def epochs_saved(run: Run) -> tuple[int, int] | None:
     return len(pruned), sum(max(typical - n, 0) for n in trained)
 
 
+@_plain_text
 def plot_loss(run: Run, mpl: Any) -> Plot:
     fig = _figure(mpl)
     ax = fig.add_subplot()
-    ok = sorted(
-        (t for t in run.trials if t.ok and _number(t.tid) is not None),
-        key=lambda t: t.tid,
-    )
+    ok = sorted((t for t in run.trials if t.ok), key=lambda t: t.tid)
     if ok:
         xs, ys = [t.tid for t in ok], [t.loss for t in ok]
-        best_so_far = [min(ys[: i + 1]) for i in range(len(ys))]
+        best_so_far = list(itertools.accumulate(ys, min))  # a running minimum: linear
         ax.scatter(xs, ys, s=18, alpha=0.7, label="trial loss")
         ax.step(xs, best_so_far, where="post", color="C3", label="best so far")
         best = run.best
@@ -140,14 +166,15 @@ def _categories(values: list[Any], options: list[Any] | None) -> list[tuple[str,
     return [(label, key) for key, label in cats.items()]
 
 
+@_plain_text
 def plot_param(run: Run, name: str, filename: str, mpl: Any) -> Plot:
     spec = run.space.get(name, {})
     dist = spec.get("distribution")
     points = [(t.params[name], t.loss) for t in run.trials if t.ok and name in t.params]
-    numeric = all(_number(v) is not None for v, _ in points)
+    numeric = all(_finite(v) is not None for v, _ in points)
     fig = _figure(mpl)
     ax = fig.add_subplot()
-    title = f"{name}" + (f" ~ {dist}" if dist else "")
+    title = _short(name) + (f" ~ {_short(dist)}" if dist else "")
     if not points:
         _empty(ax, "no successful trial sampled this parameter")
     elif dist in CHOICE_DISTRIBUTIONS or not numeric:
@@ -169,7 +196,7 @@ def plot_param(run: Run, name: str, filename: str, mpl: Any) -> Plot:
                 i + 0.18 * math.sin(k * 2.399) for k in range(len(g))
             ]  # deterministic spread
             ax.scatter(jitter, g, s=16, alpha=0.7, color="C0", zorder=3)
-        labels = [lbl if len(lbl) <= 24 else lbl[:21] + "..." for lbl, _ in cats]
+        labels = [_short(lbl, 24) for lbl, _ in cats]
         crowded = len(cats) > 4
         ax.set_xticks(
             range(len(cats)),
@@ -177,19 +204,21 @@ def plot_param(run: Run, name: str, filename: str, mpl: Any) -> Plot:
             rotation=30 if crowded else 0,
             ha="right" if crowded else "center",
         )
-        ax.set_xlabel(name)
+        ax.set_xlabel(_short(name))
         ax.set_ylabel("loss")
     else:
-        xs = [float(v) for v, _ in points]
+        xs = [_finite(v) for v, _ in points]
         ax.scatter(xs, [loss for _, loss in points], s=18, alpha=0.7)
         if dist in LOG_DISTRIBUTIONS and min(xs) > 0:
             ax.set_xscale("log")
-        ax.set_xlabel(name + (" (log scale)" if ax.get_xscale() == "log" else ""))
+        log = " (log scale)" if ax.get_xscale() == "log" else ""
+        ax.set_xlabel(_short(name) + log)
         ax.set_ylabel("loss")
     ax.set_title(title + _failed_note(run))
     return Plot(filename, f"Loss against {name}", _png(fig))
 
 
+@_plain_text
 def plot_duration(run: Run, mpl: Any) -> Plot:
     fig = _figure(mpl)
     ax = fig.add_subplot()
@@ -233,6 +262,7 @@ def _curve(trial: Trial, metric: str) -> list[float]:
     return [x for fit in trial.history for x in fit.get(metric, [])]
 
 
+@_plain_text
 def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
     pruned = [t for t in run.trials if t.pruned]
     metrics = [
@@ -246,63 +276,104 @@ def plot_learning_curves(run: Run, mpl: Any) -> Plot | None:
     best = run.best
     ok = [t for t in run.trials if t.ok]
     ranked = sorted(ok, key=lambda t: t.loss)
+    # Past MAX_CURVES lines a plot is one blot and only costs time: draw an even
+    # sample across the ranks (the best always), and say so in the title.
+    stride = max(1, math.ceil(len(ranked) / MAX_CURVES))
+    drawn = set(map(id, ranked[::stride]))
+    pruned_drawn = pruned[:: max(1, math.ceil(len(pruned) / MAX_CURVES))]
+    sampled = (
+        f" ({len(drawn) + len(pruned_drawn)} of {len(ranked) + len(pruned)} drawn)"
+        if stride > 1 or len(pruned_drawn) < len(pruned)
+        else ""
+    )
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(len(metrics), 1, i + 1)
+        # One line per kind of curve, broken by NaNs, not one artist per trial:
+        # 100k trials draw in seconds.
         # Pruned trials: dashed grey, ending with a cross at the epoch they were stopped.
-        for n, t in enumerate(pruned):
-            ys = _curve(t, metric)
-            if ys:
-                ax.plot(
-                    range(1, len(ys) + 1),
-                    ys,
-                    ls="--",
-                    color="0.55",
-                    lw=0.9,
-                    alpha=0.8,
-                    zorder=1,
-                    label="pruned" if n == 0 else None,
-                )
-                ax.plot(
-                    [len(ys)],
-                    [ys[-1]],
-                    marker="x",
-                    color="0.35",
-                    markersize=5,
-                    zorder=1,
-                )
-        # Color by rank of final loss (dark = good); the best trial is drawn on top.
+        curves = [ys for ys in (_curve(t, metric) for t in pruned_drawn) if ys]
+        if curves:
+            ax.plot(
+                *_broken(curves),
+                ls="--",
+                color="0.55",
+                lw=0.9,
+                alpha=0.8,
+                zorder=1,
+                label="pruned",
+            )
+            ax.plot(
+                [len(ys) for ys in curves],
+                [ys[-1] for ys in curves],
+                "x",
+                color="0.35",
+                markersize=5,
+                zorder=1,
+            )
+        # Color by rank of final loss (dark = good), worst drawn first; the best on top.
+        # Trials of one shade are one line broken by NaNs: one artist, not thousands.
+        shades: dict[int, list[list[float]]] = {}
+        dots = []
         for rank, t in reversed(list(enumerate(ranked))):
             ys = _curve(t, metric)
-            if not ys:
+            if not ys or t is best or id(t) not in drawn:
                 continue
-            is_best = t is best
-            shade = 0.15 + 0.7 * rank / max(len(ranked) - 1, 1)
+            step = round(SHADES * rank / max(len(ranked) - 1, 1))
+            if len(ys) < 2:
+                dots.append((1, ys[0], _shade(step)))
+                continue
+            shades.setdefault(step, []).append(ys)
+        for step, group in shades.items():
+            ax.plot(*_broken(group), color=_shade(step), lw=1.0, alpha=0.6, zorder=2)
+        if dots:
+            xs, ys, colors = zip(*dots)
+            ax.scatter(xs, ys, s=9, c=colors, alpha=0.6, zorder=2)
+        best_curve = _curve(best, metric) if best is not None else []
+        if best_curve:
             ax.plot(
-                range(1, len(ys) + 1),
-                ys,
-                marker="o" if len(ys) < 2 else None,
+                range(1, len(best_curve) + 1),
+                best_curve,
+                marker="o" if len(best_curve) < 2 else None,
                 markersize=3,
-                color="C3" if is_best else (shade, shade, 0.9),
-                lw=2.2 if is_best else 1.0,
-                alpha=1.0 if is_best else 0.6,
-                label=f"best (tid {t.tid})" if is_best else None,
-                zorder=3 if is_best else 2,
+                color="C3",
+                lw=2.2,
+                label=f"best (tid {best.tid})",
+                zorder=3,
             )
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(
             f"{metric} per epoch, one line per trial"
+            + sampled
             + (_failed_note(run) if i == 0 else "")
         )
-        if (best is not None and _curve(best, metric)) or any(
-            _curve(t, metric) for t in pruned
-        ):
+        if best_curve or curves:
             ax.legend(loc="upper right", fontsize="small")
     return Plot("learning_curves.png", "Learning curves", _png(fig))
 
 
+SHADES = 24  # the rank colors of the learning curves
+MAX_CURVES = 2000  # learning curves drawn per kind (completed, pruned) at most
+
+
+def _broken(curves: list[list[float]]) -> tuple[list[float], list[float]]:
+    """Curves over epochs 1, 2, ... as one line's points, a NaN between two curves."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for curve in curves:
+        xs.extend([*range(1, len(curve) + 1), math.nan])
+        ys.extend([*curve, math.nan])
+    return xs, ys
+
+
+def _shade(step: int) -> tuple[float, float, float]:
+    shade = 0.15 + 0.7 * step / SHADES
+    return (shade, shade, 0.9)
+
+
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "param"
+    # Short enough for any file system's name limit (255 bytes) with its prefix and suffix.
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:100] or "param"
 
 
 def render_plots(run: Run) -> list[Plot]:

@@ -18,10 +18,11 @@ import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 from ..fileio import write_atomically
 from .plots import Plot, _matplotlib, epochs_saved, render_plots
-from .run import ReportError, Run, _number, read_run
+from .run import ReportError, Run, Trial, _number, read_run
 
 __all__ = ["ReportError", "write_report", "FORMATS"]
 
@@ -108,8 +109,35 @@ def _sort_key(value: Any) -> str:
     )
 
 
+def _row_html(t: Trial, names: list[str], best: bool) -> str:
+    """One row of the trials table, every text escaped (by jinja2's own escape, as autoescape)."""
+    from markupsafe import escape
+
+    cells = [
+        (_display(t.tid), _sort_key(t.tid)),
+        (t.status, t.status),
+        (_display(t.loss), _sort_key(t.loss)),
+        (_display(t.duration), _sort_key(t.duration)),
+    ]
+    cells += [(_display(t.params.get(n)), _sort_key(t.params.get(n))) for n in names]
+    kind = "best" if best else ("" if t.ok else ("pruned" if t.pruned else "fail"))
+    out = [f'    <tr class="{kind}">']
+    out += [f'<td data-v="{escape(key)}">{escape(text)}</td>' for text, key in cells]
+    error = t.error or ""
+    out.append(f'<td data-v="{escape(error)}">')
+    if error:
+        summary = error.strip().splitlines()[-1] if error.strip() else "error"
+        out.append(
+            f"<details><summary>{escape(summary)}</summary>"
+            f"<pre>{escape(error)}</pre></details>"
+        )
+    out.append("</td></tr>\n")
+    return "".join(out)
+
+
 def render_html(run: Run, plots: list[Plot]) -> bytes:
     import jinja2
+    from markupsafe import Markup
 
     source = (
         resources.files("hyperasc.report")
@@ -125,26 +153,7 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
     template = env.from_string(source)
     info, best = run.info, run.best
     names = run.param_names
-    rows = []
-    for t in run.trials:
-        cells = [
-            (_display(t.tid), _sort_key(t.tid)),
-            (t.status, t.status),
-            (_display(t.loss), _sort_key(t.loss)),
-            (_display(t.duration), _sort_key(t.duration)),
-        ]
-        cells += [
-            (_display(t.params.get(n)), _sort_key(t.params.get(n))) for n in names
-        ]
-        rows.append(
-            {
-                "cells": cells,
-                "error": t.error,
-                "ok": t.ok,
-                "pruned": t.pruned,
-                "best": t is best,
-            }
-        )
+    rows_html = Markup("".join(_row_html(t, names, t is best) for t in run.trials))
     provenance = []
     for key in (
         "model",
@@ -225,7 +234,8 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
             )
         ],
         columns=["tid", "status", "loss", "duration (s)", *names],
-        rows=rows,
+        rows=bool(run.trials),
+        rows_html=rows_html,
         plots=[
             {
                 "title": p.title,
@@ -242,7 +252,10 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
 
 
 def write_report(
-    run_dir: Path, report_dir: Path | None = None, fmt: str = "all"
+    run_dir: Path,
+    report_dir: Path | None = None,
+    fmt: str = "all",
+    note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the report of the run in `run_dir`; return the files written.
 
@@ -252,7 +265,9 @@ def write_report(
     "png", "html" and "all" need matplotlib (the `hyperasc[report]` extra); it is
     checked before anything is written. A parameter named like a base CSV column
     (tid, status, loss, duration, error) gets the column param_NAME.
-    Raises ReportError for user errors.
+    Each value of the run directory that does not fit its documented type is
+    left out with one note, given to `note` (the CLI prints it) and listed in
+    report.html. Raises ReportError for user errors.
     """
     if fmt not in FORMATS:
         raise ReportError(
@@ -260,6 +275,8 @@ def write_report(
         )
     run_dir = Path(run_dir)
     run = read_run(run_dir)
+    for text in run.notes if note is not None else []:
+        note(text)
     if report_dir is None:
         report_dir = run_dir / "report"
         if (
