@@ -21,7 +21,17 @@ EXIT_ERROR = 2
 
 
 def main() -> None:
-    cli(prog_name="hyperasc")
+    try:
+        try:
+            cli(prog_name="hyperasc")  # standalone: it ends in SystemExit
+        finally:
+            # Output still buffered (`upgrade --diff` writes without flushing) goes
+            # out here, where a reader that left (`| head -1`) is caught below,
+            # not at interpreter exit ("Exception ignored ... BrokenPipeError").
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(EXIT_ERROR)
 
 
 class _GuardedGroup(click.Group):
@@ -202,7 +212,10 @@ def report_command(run_dir: str, report_dir: str | None, fmt: str) -> None:
 
     try:
         written = write_report(
-            Path(run_dir), Path(report_dir) if report_dir else None, fmt
+            Path(run_dir),
+            Path(report_dir) if report_dir else None,
+            fmt,
+            note=lambda text: click.echo(f"note: {text}", err=True),
         )
     except ReportError as exc:
         _fail(str(exc))

@@ -56,6 +56,17 @@ def read_notebook(data: bytes) -> tuple[str, tuple[Cell, ...], tuple[Diagnostic,
         ) from None
     if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
         raise error(1, 1, "not a notebook: JSON without a 'cells' list")
+    problem = bad_cell(raw)
+    if problem is not None:
+        number, why = problem
+        line, column = _source_position(data.decode("utf-8"), raw, number)
+        raise error(
+            line,
+            column,
+            f"{label(number)}: {why}" if number else why,
+            "a notebook cell's source is a string or a list of strings; "
+            "save the notebook again from Jupyter",
+        )
     try:
         import nbformat
     except ImportError:
@@ -98,6 +109,63 @@ def read_notebook(data: bytes) -> tuple[str, tuple[Cell, ...], tuple[Diagnostic,
             "write data() and the model function in code cells",
         )
     return "\n".join(parts) + "\n", tuple(found), tuple(notes)
+
+
+def _what(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list holding " + _what(
+            next(v for v in value if not isinstance(v, str))
+        )
+    return {type(None): "null", dict: "an object"}.get(type(value), "not text")
+
+
+def bad_cell(raw: dict) -> tuple[int, str] | None:
+    """The first cell of a notebook's JSON (numbered from 1; 0: the list itself)
+    that no reader can take, and why; None when every cell is well formed.
+
+    nbformat reads a cell whose source is a number (`"source": 5`) without a
+    word, and its text is then not text. `hyperasc upgrade` can check the same.
+    """
+    if "cells" not in raw:
+        return None  # nbformat 3 (worksheets): nbformat converts and checks it
+    cells = raw["cells"]
+    if not isinstance(cells, list):
+        return 0, "not a notebook: 'cells' is not a list"
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict):
+            return number, f"the cell is {_what(cell)}, not a JSON object"
+        if not isinstance(cell.get("cell_type"), str):
+            return number, "the cell has no cell_type"
+        source = cell.get("source", "")
+        if not isinstance(source, (str, list)) or not all(
+            isinstance(part, str)
+            for part in (source if isinstance(source, list) else [])
+        ):
+            return number, f"the cell's source is {_what(source)}, not text"
+    return None
+
+
+def _source_position(text: str, raw: dict, number: int) -> tuple[int, int]:
+    """Where cell `number`'s "source" key stands in the file (1, 1 when unsure)."""
+    cells = raw.get("cells")
+    if not number or not isinstance(cells, list):
+        return 1, 1
+    cell = cells[number - 1]
+    if not isinstance(cell, dict) or "source" not in cell:
+        return 1, 1
+    before = sum(isinstance(c, dict) and "source" in c for c in cells[: number - 1])
+    # A "source" followed by a colon is a key (a string value is followed by , ] or }):
+    # the cells' own keys, in order, unless a metadata object has one too.
+    keys = list(re.finditer(r'"source"\s*:', text))
+    if before >= len(keys):
+        return 1, 1
+    offset = keys[before].start()
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def ipython_kinds(lines: list[str]) -> list[str | None]:
