@@ -201,10 +201,19 @@ class RunDirectory(RuleBasedStateMachine):
             text=True,
             timeout=300,
         )
-        if self.running() or other.returncode != 0:
+        assert "Traceback" not in other.stderr, other.stderr[-3000:]
+        if not resume:  # refused: the directory is in use, or (once free) holds a run
+            assert other.returncode == 1, (self.log, other.stderr[-3000:])
+            assert (
+                "in use by another search" in other.stderr
+                or "already holds a run" in other.stderr
+            ), other.stderr[-3000:]
+        elif other.returncode != 0:
             assert other.returncode == 1, (self.log, other.stderr[-3000:])
             assert "in use by another search" in other.stderr, other.stderr[-3000:]
-            assert "Traceback" not in other.stderr
+        else:  # it resumed: only once the first had let go of the directory
+            err = self.reap()
+            assert err.startswith("exit 0"), (self.log, err)
 
     @precondition(lambda self: self.proc is None and self.has_run())
     @rule(how=st.sampled_from(["garbage", "half", "truncate"]))
