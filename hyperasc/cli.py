@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -128,13 +129,12 @@ def compile_command(
     if not to_stdout and model != "-" and _same_file(out, model):
         _fail(f"-o {out} is the model file {model} itself; write the script elsewhere")
     source = _read(model)
-    command = f"hyperasc compile {model}" + ("" if to_stdout else f" -o {out}")
-    # The header's regenerate command must name the functions too.
-    command += "".join(
-        f" --{flag} {name}"
-        for flag, name in (("model-fn", model_fn), ("data-fn", data_fn))
-        if name
-    )
+    # The header's regenerate command, quoted so it pastes back into a shell;
+    # it must name the functions too.
+    words = ["hyperasc", "compile", model] + ([] if to_stdout else ["-o", out])
+    for flag, name in (("--model-fn", model_fn), ("--data-fn", data_fn)):
+        words += [flag, name] if name else []
+    command = shlex.join(words)
     target = Target(
         source.path, command, "tune.py" if to_stdout else os.path.basename(out)
     )

@@ -13,7 +13,15 @@ import pytest
 
 from hyperasc import __version__
 
-from helpers import EXAMPLE_FILES, EXAMPLES, ROOT, invoke, model_file, run_hyperasc
+from helpers import (
+    EXAMPLE,
+    EXAMPLE_FILES,
+    EXAMPLES,
+    ROOT,
+    invoke,
+    model_file,
+    run_hyperasc,
+)
 
 MLP = EXAMPLES / "digits_mlp.py"
 SMALL = model_file("""\
@@ -302,3 +310,28 @@ def test_space_and_compile_reject_the_same_files_alike(tmp_path, body):
     compiled = invoke(["compile", str(path)])
     assert space.exit_code == compiled.exit_code == 2
     assert "error:" in space.stderr and space.stderr == compiled.stderr
+
+
+def test_regenerate_command_is_shell_quoted(tmp_path):
+    """The header's "Regenerate with:" line pastes back into a shell, names with spaces included."""
+    import shlex
+
+    model = tmp_path / "my model's file.py"
+    model.write_bytes(EXAMPLE.read_bytes())
+    out = tmp_path / "tune 2.py"
+    result = invoke(
+        ["compile", str(model), "-o", str(out), "--model-fn", "create_model"]
+    )
+    assert result.exit_code == 0, result.stderr
+    prefix = "# Regenerate with: "
+    line = next(s for s in out.read_text().splitlines() if s.startswith(prefix))
+    words = shlex.split(line.removeprefix(prefix))
+    assert words == [
+        "hyperasc",
+        "compile",
+        str(model),
+        "-o",
+        str(out),
+        "--model-fn",
+        "create_model",
+    ]
