@@ -96,3 +96,19 @@ def test_a_reader_that_leaves_the_pipe_ends_it_quietly(tmp_path, args):
     assert (
         "internal error" not in proc.stderr and "Exception ignored" not in proc.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "source, what", [(5, "a number"), (None, "null"), (["x = 1\n", 7], "a list")]
+)
+def test_upgrade_names_the_cell_whose_source_is_not_text(tmp_path, source, what):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(notebook("from keras.optimizers import Adam\n", source))
+    before = path.read_bytes()
+    result = invoke(["upgrade", "--in-place", str(path)])
+    assert result.exit_code != 0
+    assert "internal error" not in result.stderr
+    assert f"{path}:cell_3:" in result.stderr
+    assert f"the cell's source is {what}" in result.stderr
+    assert result.stderr.count("error:") == 1
+    assert path.read_bytes() == before

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import tokenize
 from dataclasses import dataclass
 
 from ..diagnostics import CompileError, Diagnostic
-from ..text.notebook import capture_sign, ipython_kinds, label
+from ..text.notebook import bad_cell, capture_sign, ipython_kinds, label
 from .core import Edit, Plan, apply, check_result
 from .engine import find, upgrade_text
 
@@ -104,6 +105,15 @@ def _cell_of(
     return None, joined, diagnostics
 
 
+def _bad_cell(data: bytes) -> tuple[int, str] | None:
+    """bad_cell() of the notebook's JSON; None when it is not JSON (nbformat says why)."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError both
+        return None
+    return bad_cell(raw) if isinstance(raw, dict) else None
+
+
 def _upgrade_notebook(data: bytes) -> FileUpgrade:
     try:
         import nbformat
@@ -120,6 +130,14 @@ def _upgrade_notebook(data: bytes) -> FileUpgrade:
                 )
             ],
         ) from None
+    bad = _bad_cell(data)
+    if (
+        bad is not None
+    ):  # nbformat would read it and hand over a source that is not text
+        number, why = bad
+        raise UpgradeError(
+            label(number) if number else None, "", [Diagnostic(1, 1, why)]
+        )
     try:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
         cells = notebook.cells
