@@ -334,6 +334,10 @@ def trials_from_checkpoint(data: bytes) -> Trials:
         misc, result = doc.get("misc"), doc.get("result")
         if not isinstance(misc, dict) or not isinstance(misc.get("vals"), dict):
             raise ValueError(f"trial {doc['tid']} has no values")
+        for value in misc["vals"].values():
+            # hyperopt's encoding: choice indices and numbers, all finite
+            if not isinstance(value, list) or not all(map(is_loss, value)):
+                raise ValueError(f"trial {doc['tid']} has a value that is not a number")
         if not isinstance(result, dict) or (
             result.get("status") == STATUS_OK and not is_loss(result.get("loss"))
         ):
@@ -488,7 +492,7 @@ def _rebuilt_result(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A record's hyperopt result and hyperopt-encoded values; ValueError if unusable."""
     from .pruning import pruned_result
-    from .values import hyperopt_values
+    from .values import check_values, hyperopt_values
 
     params = record.get("params")
     ok = record.get("status") == "ok"
@@ -497,6 +501,7 @@ def _rebuilt_result(
     if ok and not is_loss(record.get("loss")):
         raise _Damaged(f"status ok with loss {record.get('loss')!r}")
     values = hyperopt_values(parameters, params)
+    check_values(parameters, {}, values)  # a NaN would stop TPE at every resume
     result = {
         "status": STATUS_OK if ok else hyperopt.STATUS_FAIL,
         "loss": record.get("loss") if ok else None,

@@ -231,11 +231,11 @@ def _number_problem(kind: str, args: list[Any], value: Any) -> str | None:
         return "is not a number"
     if not math.isfinite(value):
         return "is not a finite number"
-    if any(a is NESTED or not isinstance(a, (int, float)) for a in args):
+    if kind == "randint" and not isinstance(value, int):
+        return "is not an integer"
+    if not args or any(a is NESTED or not isinstance(a, (int, float)) for a in args):
         return None  # bounds that are not plain numbers: nothing more to check
     if kind == "randint":
-        if not isinstance(value, int):
-            return "is not an integer"
         low, high = (0, args[0]) if len(args) == 1 else args[:2]
         if not low <= value < high:
             return f"is outside [{low}, {high})"

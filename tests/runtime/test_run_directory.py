@@ -519,3 +519,32 @@ def test_a_checkpoint_with_hostile_documents_is_rebuilt(tmp_path, capsys):
 def test_print_note_writes_one_line_to_stderr(capsys):
     print_note("a thing happened")
     assert capsys.readouterr().err == "note: a thing happened\n"
+
+
+def test_a_nan_value_from_an_old_run_never_reaches_the_algorithm(tmp_path, capsys):
+    """A NaN --points value, accepted before, made TPE assert at every resume."""
+    run = RunDirectory(str(tmp_path))
+    finished_search(run)
+    content = json.loads((tmp_path / "checkpoint").read_text())
+    content["trials"][1]["misc"]["vals"]["x"] = [math.nan]
+    (tmp_path / "checkpoint").write_text(json.dumps(content))
+    lines = (tmp_path / "trials.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    record["params"]["x"] = math.nan
+    lines[1] = json.dumps(record)
+    (tmp_path / "trials.jsonl").write_text("\n".join(lines) + "\n")
+    trials = RunDirectory(str(tmp_path)).open(resume=True, parameters=PARAMETERS)
+    err = capsys.readouterr().err
+    assert "checkpoint is damaged (ValueError)" in err
+    assert "no longer fit the search space (1; trial 1: x = nan is not a finite" in err
+    assert trials.trials[1]["result"]["status"] == "fail"
+    assert all(v == [] for v in trials.trials[1]["misc"]["vals"].values())
+    hyperopt.fmin(
+        loss_of,
+        make_space(),
+        algo=hyperopt.tpe.suggest,
+        max_evals=24,
+        trials=LocalTrials.holding(trials),
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
