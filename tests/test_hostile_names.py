@@ -98,6 +98,7 @@ def test_shown_name_keeps_help_on_one_line_and_argparse_safe():
     assert shown_name("50%.py") == "50%.py"
 
 
+@pytest.mark.slow  # runs the compiled script
 @pytest.mark.parametrize("path", [HOSTILE[0], HOSTILE[2], HOSTILE[4], HOSTILE[9]])
 def test_help_of_a_script_from_a_hostile_name_runs_nothing(tmp_path, path):
     script = tmp_path / "tune.py"

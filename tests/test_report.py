@@ -494,6 +494,7 @@ def test_import_is_light():
 # --------------------------------------------------------------------------- browser
 
 
+@pytest.mark.slow  # starts a browser
 @pytest.mark.skipif(
     shutil.which("chromium") is None,
     reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it",
@@ -541,6 +542,7 @@ document.body.setAttribute("data-probe", up + "|" + down);
 </script></body>"""
 
 
+@pytest.mark.slow  # starts a browser
 @pytest.mark.skipif(
     shutil.which("chromium") is None,
     reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it",
