@@ -13,7 +13,7 @@ import re
 from ..diagnostics import CompileError, Diagnostic
 from .bundle import RUNTIME_NAME
 from .discovery import BUILTINS, Program
-from .scanner import Handle
+from .records import Handle
 
 
 def searched(program: Program) -> list[Handle]:

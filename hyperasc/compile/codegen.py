@@ -21,7 +21,7 @@ from .bundle import RUNTIME_NAME, runtime_bundle
 from .templates import template_dir
 from .discovery import Program
 from .placeholders import fill
-from .scanner import Handle
+from .records import Handle
 from .space import Parameter, Space
 
 # Every module-level name the script adds starts with this prefix, or with

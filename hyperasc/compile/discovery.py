@@ -26,7 +26,7 @@ from .module_index import (
     names_read,
 )
 from .placeholders import restore_column
-from .scanner import Handle
+from .records import Handle, Site
 from ..text.lines import split_lines
 
 __all__ = [
@@ -55,20 +55,6 @@ class Minimize:
     data_args: str | None = None
     data_args_node: ast.expr | None = None
     functions: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a handle sits: its enclosing top-level function and a name from context."""
-
-    function: str | None
-    context_name: str
-    locals: frozenset[str]
-    # True when the handle runs as its top-level statement does, at import (a default
-    # argument, a decorator, a class body), rather than each time its function is called.
-    at_import: bool = False
-    # False for a handle of another model function of the file: not in this search.
-    in_search: bool = True
 
 
 @dataclass

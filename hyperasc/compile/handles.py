@@ -12,10 +12,9 @@ import ast
 import difflib
 import math
 import warnings
-from dataclasses import dataclass, field
 
 from ..diagnostics import CompileError, Diagnostic
-from .scanner import Handle
+from .records import Distribution, Handle, Option
 from ..text.lines import split_lines
 
 # hyperopt.hp distributions and their parameters, label left out.
@@ -37,41 +36,6 @@ REQUIRED = {name: len(params) for name, params in SIGNATURES.items()}
 REQUIRED["randint"] = 1  # randint(upper) or randint(low, high)
 BOUNDED = {"uniform", "quniform", "loguniform", "qloguniform", "uniformint"}
 LOG_SCALE = {"loguniform", "qloguniform", "lognormal", "qlognormal"}
-
-
-@dataclass
-class Option:
-    """One option of a choice or pchoice."""
-
-    text: str
-    kind: str  # "literal", "nested" (a distribution) or "object" (built per trial)
-    nested: Distribution | None = None
-    probability: str | None = None
-
-
-@dataclass
-class Distribution:
-    dist: str
-    explicit_name: str | None
-    args: list[str]  # source texts, in signature order
-    line: int  # 1-based, in the model file
-    column: int  # 1-based
-    options: list[Option] | None = None  # for choice and pchoice with a literal list
-    options_text: str | None = (
-        None  # the options expression when it is not a literal list
-    )
-    names: set[str] = field(default_factory=set)  # free names the arguments read
-    # Free names object options read: they run in the model function, so they are
-    # not checked like bounds, but module-level helpers they name must be carried.
-    option_names: set[str] = field(default_factory=set)
-
-    @property
-    def nested(self) -> list[Distribution]:
-        return [o.nested for o in self.options or [] if o.nested is not None]
-
-    @property
-    def is_object_choice(self) -> bool:
-        return any(o.kind == "object" for o in self.options or [])
 
 
 class _InnerText:

@@ -17,16 +17,11 @@ import io
 import keyword
 import token
 import tokenize
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..diagnostics import CompileError, Diagnostic, error
 from ..text.lines import split_lines
-from .placeholders import DEFAULT_PREFIX, Placeholders, restore_column, substitute
-
-if TYPE_CHECKING:
-    from .discovery import Site
-    from .handles import Distribution
+from .placeholders import Placeholders, restore_column, substitute
+from .records import Handle
 
 # substitute and restore_column are the placeholder form's (placeholders.py);
 # `hyperasc upgrade` reads them here, with scan and Handle.
@@ -40,35 +35,6 @@ _FSTRING_END = getattr(token, "FSTRING_END", None)
 _VALUE_KEYWORDS = {"None", "True", "False"}
 # Soft keywords that open a statement (`match {{...}}:`); the parser decides the rest.
 _STATEMENT_SOFT_KEYWORDS = {"match", "case"}
-
-
-@dataclass(frozen=True)
-class Handle:
-    """One `{{ ... }}` of the model file: the record every stage passes on.
-
-    The scanner makes it: where it stands (1-based line, 0-based column, as
-    tokenize gives), its inner text and its placeholder. Later stages return
-    copies with more filled in (`dataclasses.replace`): its distribution
-    (handles.py), where it sits (discovery.py) and its name (space.py).
-    """
-
-    start: tuple[int, int]  # the first `{`
-    end: tuple[int, int]  # just past the last `}`
-    inner: str  # text between the braces
-    inner_start: tuple[int, int]
-    placeholder: str = DEFAULT_PREFIX + "0__"  # its name in the substituted text
-    distribution: Distribution | None = field(default=None, compare=False)
-    site: Site | None = field(default=None, compare=False)
-    name: str | None = field(default=None, compare=False)
-
-    @property
-    def line(self) -> int:
-        return self.start[0]
-
-    @property
-    def column(self) -> int:
-        """1-based, as diagnostics count."""
-        return self.start[1] + 1
 
 
 def scan(text: str) -> list[Handle]:

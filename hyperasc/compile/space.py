@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from .checks import kind_of_name, names_read, searched
 from .discovery import Program
-from .handles import Distribution
-from .scanner import Handle
+from .records import Distribution
+from .records import Handle
 
 
 @dataclass
