@@ -26,23 +26,12 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, error
 from ..runtime import contract
+from .handles import SIGNATURES
 from .module_index import ModuleIndex, dotted
 
 MODEL_NAMES = ("create_model", "model")
-DISTRIBUTION_NAMES = {
-    "choice",
-    "pchoice",
-    "randint",
-    "uniform",
-    "quniform",
-    "loguniform",
-    "qloguniform",
-    "normal",
-    "qnormal",
-    "lognormal",
-    "qlognormal",
-    "uniformint",
-}
+# The names hyperas.distributions exports: the distributions a handle may call.
+DISTRIBUTION_NAMES = frozenset(SIGNATURES)
 
 
 def read_max_evals(
