@@ -256,7 +256,18 @@ def _record(param: Parameter, space: Space) -> dict:
         param.parent,
         dist.is_object_choice,
         nested,
+        _active(param, space),
     )
+
+
+def _active(param: Parameter, space: Space) -> list[int] | None:
+    """The parent's option indices for which `param` is sampled (contract.py's `active`)."""
+    if param.parent is None:
+        return None
+    parent = next(p for p in space.parameters if p.name == param.parent)
+    return [
+        i for i, o in enumerate(parent.dist.options or []) if o.nested is param.dist
+    ]
 
 
 def _literal(value) -> str:

@@ -14,9 +14,23 @@ args:         the arguments' source texts, label left out, as `hyperasc space` s
 values:       for `choice` and `pchoice`, the options as trials record them: a literal
               option's value as JSON data, an object option's (or a nested
               distribution's) source text; None for other distributions
-parent:       the choice a nested distribution belongs to, else None
+parent:       the choice this parameter belongs to (a distribution nested in one of its
+              options, or a handle that only runs when it takes certain options), else None
+active:       with a parent, the parent's option indices (ints, ascending) for which this
+              parameter is sampled; it is absent from a trial's values otherwise. None
+              for a top-level parameter
 object:       True when the options are objects built in the trial (values are their texts)
 nested:       {option index (a string): name of the distribution nested there}
+
+The objective record (run.json's and best.json's `objective`) says what the loss
+is, as the compiler read it from the model function's return:
+
+expression:   the loss's source text (`-accuracy`, `1 - score`)
+function:     the model function's name
+line:         the line of the model file where the loss is computed (or returned)
+metric:       the metric the loss is computed from, or None when the loss is itself the measure
+sign, offset: metric = offset + sign * loss (sign -1 and offset 0 for `-accuracy`,
+              offset 1 for `1 - score`); sign 1 and offset 0 when metric is None
 """
 
 from __future__ import annotations
@@ -37,11 +51,12 @@ PARAMETER_FIELDS = (
     "args",
     "values",
     "parent",
+    "active",
     "object",
     "nested",
 )
 # run.json's `space`: what a reader needs to know of each parameter.
-SPACE_KEYS = ("name", "distribution", "args", "values")
+SPACE_KEYS = ("name", "distribution", "args", "values", "parent", "active", "nested")
 # What must match for --resume. A choice's args hold its options' source text,
 # so the values add nothing here; records of earlier versions compare too.
 SPACE_IDENTITY = ("name", "distribution", "args")
@@ -64,6 +79,7 @@ def parameter(
     parent: str | None = None,
     is_object: bool = False,
     nested: dict[str, str] | None = None,
+    active: list[int] | None = None,
 ) -> dict[str, Any]:
     """A parameter record, its keys in PARAMETER_FIELDS order."""
     return {
@@ -72,6 +88,7 @@ def parameter(
         "args": list(args),
         "values": values,
         "parent": parent,
+        "active": None if active is None else sorted(active),
         "object": is_object,
         "nested": dict(nested or {}),
     }
@@ -108,6 +125,42 @@ def option_values(record: dict[str, Any]) -> list[Any] | None:
 def space_record(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """run.json's `space`: each parameter's SPACE_KEYS."""
     return [{k: p.get(k) for k in SPACE_KEYS} for p in parameters]
+
+
+def objective(
+    expression: str,
+    function: str,
+    line: int,
+    metric: str | None = None,
+    sign: int = 1,
+    offset: float = 0,
+) -> dict[str, Any]:
+    """An objective record: what the loss is (see the module's docstring)."""
+    return {
+        "expression": expression,
+        "function": function,
+        "line": line,
+        "metric": metric,
+        "sign": sign if metric is not None else 1,
+        "offset": offset if metric is not None else 0,
+    }
+
+
+def objective_text(record: dict[str, Any] | None) -> str | None:
+    """`loss = -accuracy (create_model, line 52)`, or None without a record."""
+    if not isinstance(record, dict) or not record.get("expression"):
+        return None
+    where = f"{record.get('function')}, line {record.get('line')}"
+    return f"loss = {record['expression']} ({where})"
+
+
+def metric_value(record: dict[str, Any] | None, loss: Any) -> float | None:
+    """The metric a loss stands for (offset + sign * loss), or None when the record names none."""
+    if not isinstance(record, dict) or record.get("metric") is None:
+        return None
+    if isinstance(loss, bool) or not isinstance(loss, (int, float)):
+        return None
+    return record.get("offset", 0) + record.get("sign", 1) * loss
 
 
 def identity(record: dict[str, Any]) -> dict[str, Any]:

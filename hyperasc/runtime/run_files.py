@@ -21,6 +21,7 @@ BEST_MODEL = "best_model.keras"
 CHECKPOINT = "checkpoint"
 MODELS_DIR = "models"  # --keep-best K: models/trial-<tid>.keras
 LOCK = "lock"  # held by the search that writes the directory (run_lock.py)
+LOGS_DIR = "logs"  # --quiet: logs/trial-<tid>.log, a trial's printed output
 # A directory holding any of these holds a run.
 RUN_FILES = (RUN_JSON, CHECKPOINT, TRIALS_JSONL)
 # run.json's `space` and what --resume compares of it are the contract's (contract.py).
@@ -34,6 +35,7 @@ __all__ = [
     "read_json",
     "kept_model_name",
     "kept_models",
+    "trial_log_name",
 ]
 
 
@@ -102,3 +104,9 @@ def kept_models(run_dir: str) -> dict[int, str]:
         if match:
             found[int(match.group(1))] = os.path.join(folder, name)
     return found
+
+
+def trial_log_name(tid: int) -> str:
+    """Where --quiet writes trial `tid`'s output, relative to the run directory;
+    trials.jsonl's `log` field names it."""
+    return f"{LOGS_DIR}/trial-{tid}.log"

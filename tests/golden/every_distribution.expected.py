@@ -25,18 +25,18 @@ def _hx_data():
 # One line per parameter; the names are those of best.json, trials.jsonl and --points.
 # fmt: off
 _hx_PARAMETERS = [
-    {"name": "lr", "distribution": "loguniform", "args": ["math.log(1e-4)", "math.log(1e-1)"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "layers", "distribution": "randint", "args": ["1", "4"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "units", "distribution": "quniform", "args": ["8", "64", "8"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "noise", "distribution": "normal", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "shift", "distribution": "qnormal", "args": ["0", "10", "1"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "scale", "distribution": "lognormal", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "steps", "distribution": "qlognormal", "args": ["0", "1", "1"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "epochs", "distribution": "qloguniform", "args": ["0", "3", "1"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "depth", "distribution": "uniformint", "args": ["1", "width"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "optimizer", "distribution": "pchoice", "args": ["[(0.25, 'sgd'), (0.75, 'adam')]"], "values": ["sgd", "adam"], "parent": None, "object": False, "nested": {}},
-    {"name": "pick", "distribution": "randint", "args": ["3"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "sum", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
+    {"name": "lr", "distribution": "loguniform", "args": ["math.log(1e-4)", "math.log(1e-1)"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "layers", "distribution": "randint", "args": ["1", "4"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "units", "distribution": "quniform", "args": ["8", "64", "8"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "noise", "distribution": "normal", "args": ["0", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "shift", "distribution": "qnormal", "args": ["0", "10", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "scale", "distribution": "lognormal", "args": ["0", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "steps", "distribution": "qlognormal", "args": ["0", "1", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "epochs", "distribution": "qloguniform", "args": ["0", "3", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "depth", "distribution": "uniformint", "args": ["1", "width"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "optimizer", "distribution": "pchoice", "args": ["[(0.25, 'sgd'), (0.75, 'adam')]"], "values": ["sgd", "adam"], "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "pick", "distribution": "randint", "args": ["3"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "sum", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
 ]
 # fmt: on
 

@@ -43,12 +43,12 @@ def _hx_data():
 # One line per parameter; the names are those of best.json, trials.jsonl and --points.
 # fmt: off
 _hx_PARAMETERS = [
-    {"name": "activation", "distribution": "choice", "args": ["['relu', 'elu']"], "values": ["relu", "elu"], "parent": None, "object": False, "nested": {}},
-    {"name": "append", "distribution": "choice", "args": ["[layers.Dropout(0.5), layers.Dense(units), layers.Activation('linear')]"], "values": ["layers.Dropout(0.5)", "layers.Dense(units)", "layers.Activation('linear')"], "parent": None, "object": True, "nested": {}},
-    {"name": "width", "distribution": "choice", "args": ["[NUM_CLASSES, units_default()]"], "values": ["NUM_CLASSES", "units_default()"], "parent": None, "object": True, "nested": {}},
-    {"name": "dropout_in", "distribution": "uniform", "args": ["0", "len(x[0]) / 16"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "Dropout", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "opt", "distribution": "choice", "args": ["[{'lr': 0.1}, {'lr': 0.01}]"], "values": [{"lr": 0.1}, {"lr": 0.01}], "parent": None, "object": False, "nested": {}},
+    {"name": "activation", "distribution": "choice", "args": ["['relu', 'elu']"], "values": ["relu", "elu"], "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "append", "distribution": "choice", "args": ["[layers.Dropout(0.5), layers.Dense(units), layers.Activation('linear')]"], "values": ["layers.Dropout(0.5)", "layers.Dense(units)", "layers.Activation('linear')"], "parent": None, "active": None, "object": True, "nested": {}},
+    {"name": "width", "distribution": "choice", "args": ["[NUM_CLASSES, units_default()]"], "values": ["NUM_CLASSES", "units_default()"], "parent": None, "active": None, "object": True, "nested": {}},
+    {"name": "dropout_in", "distribution": "uniform", "args": ["0", "len(x[0]) / 16"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "Dropout", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "opt", "distribution": "choice", "args": ["[{'lr': 0.1}, {'lr': 0.01}]"], "values": [{"lr": 0.1}, {"lr": 0.01}], "parent": None, "active": None, "object": False, "nested": {}},
 ]
 # fmt: on
 

@@ -36,12 +36,12 @@ def _hx_data():
 # One line per parameter; the names are those of best.json, trials.jsonl and --points.
 # fmt: off
 _hx_PARAMETERS = [
-    {"name": "rate", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "object": False, "nested": {}},
-    {"name": "if_cond", "distribution": "choice", "args": ["['three', 'four']"], "values": ["three", "four"], "parent": None, "object": False, "nested": {}},
-    {"name": "extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "values": [None, "uniform(0, 0.5)"], "parent": None, "object": False, "nested": {"1": "extra_opt1"}},
-    {"name": "extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "values": None, "parent": "extra", "object": False, "nested": {}},
-    {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "values": [1, 2, 3], "parent": None, "object": False, "nested": {}},
-    {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "values": [16, 32], "parent": None, "object": False, "nested": {}},
+    {"name": "rate", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "if_cond", "distribution": "choice", "args": ["['three', 'four']"], "values": ["three", "four"], "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "values": [None, "uniform(0, 0.5)"], "parent": None, "active": None, "object": False, "nested": {"1": "extra_opt1"}},
+    {"name": "extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "values": None, "parent": "extra", "active": [1], "object": False, "nested": {}},
+    {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "values": [1, 2, 3], "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "values": [16, 32], "parent": None, "active": None, "object": False, "nested": {}},
 ]
 # fmt: on
 

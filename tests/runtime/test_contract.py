@@ -33,6 +33,7 @@ def test_parameter_builds_a_record_with_every_field_in_order():
         "args": ["[16, 32]"],
         "values": [16, 32],
         "parent": None,
+        "active": None,
         "object": False,
         "nested": {},
     }
@@ -114,3 +115,26 @@ def test_header_sha256_reads_the_hash_line_of_a_script_header():
     )
     assert header_sha256(script) == digest
     assert header_sha256("# no header\nx = 1\n") is None
+
+
+def test_a_nested_parameter_is_active_for_the_option_it_is_nested_in():
+    nested = contract.parameter(
+        "rate_opt1", "uniform", ["0", "1"], None, "rate", active=[3, 1]
+    )
+    assert nested["active"] == [1, 3] and nested["parent"] == "rate"
+    assert contract.parameter("rate", "uniform", ["0", "1"])["active"] is None
+    assert {"parent", "active", "nested"} <= set(contract.SPACE_KEYS)
+
+
+def test_the_objective_record_names_the_loss_and_recovers_the_metric():
+    record = contract.objective("-accuracy", "create_model", 52, "accuracy", -1)
+    assert contract.objective_text(record) == "loss = -accuracy (create_model, line 52)"
+    assert contract.metric_value(record, -0.75) == 0.75
+    one_minus = contract.objective("1 - score", "model", 9, "score", -1, 1)
+    assert contract.metric_value(one_minus, 0.25) == 0.75
+    plain = contract.objective("loss", "model", 9)
+    assert contract.metric_value(plain, 0.25) is None
+    assert plain["sign"] == 1 and plain["offset"] == 0
+    assert contract.objective_text(None) is None
+    assert contract.metric_value(record, None) is None
+    assert contract.metric_value(record, True) is None

@@ -258,7 +258,7 @@ def test_write_provenance_records_the_start_and_each_resume(tmp_path, monkeypatc
         6,
         "local",
     )
-    assert info["space"][0]["name"] == "units" and "parent" not in info["space"][0]
+    assert info["space"][0]["name"] == "units" and "object" not in info["space"][0]
     assert info["devices"] == (
         ["CPU"] if "tensorflow" not in sys.modules else visible_devices()
     )

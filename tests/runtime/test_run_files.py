@@ -59,7 +59,11 @@ def test_space_record_keeps_the_contracts_space_keys():
         "distribution": "choice",
         "args": ["[None, uniform(0, 0.5)]"],
         "values": [None, "uniform(0, 0.5)"],
+        "parent": None,
+        "active": None,
+        "nested": {"1": "rate_opt1"},
     }
+    assert record[3]["parent"] == "rate" and record[3]["active"] == [1]
     assert SPACE_KEYS == tuple(record[2])
     assert set(SPACE_IDENTITY) <= set(SPACE_KEYS)
     json.dumps(record)
@@ -102,3 +106,8 @@ def test_kept_models_are_found_by_their_names(tmp_path):
         3: str(tmp_path / kept_model_name(3)),
         12: str(tmp_path / kept_model_name(12)),
     }
+
+
+def test_a_trial_log_lives_in_the_logs_folder():
+    assert run_files.trial_log_name(7) == "logs/trial-7.log"
+    assert run_files.trial_log_name(7).startswith(run_files.LOGS_DIR + "/")
