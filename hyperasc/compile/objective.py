@@ -337,6 +337,8 @@ def one_line(segment: str, handles: Sequence[Handle] = ()) -> str:
         pattern = r"\(" + re.escape(handle.placeholder) + r"\s*\)"
         written = "{{" + handle.inner + "}}"
         segment = re.sub(pattern, lambda _, text=written: text, segment)
+        # The node of a handle alone is the placeholder name, without its parentheses.
+        segment = segment.replace(handle.placeholder, written)
     if "\n" not in segment and "#" not in segment:
         return segment.strip()
     try:
