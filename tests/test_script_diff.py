@@ -48,7 +48,11 @@ def replace_once(text: str, old: str, new: str) -> str:
 
 def loss_line(lines: list[str]) -> list[str]:
     """The objective's `"line": N` in the Search(...) call."""
-    return [line for line in lines if re.fullmatch(r'\s*"line": \d+,', line)]
+    return [
+        re.search(r'"line": \d+', line).group()
+        for line in lines
+        if line.lstrip().startswith("objective={")
+    ]
 
 
 @pytest.fixture(scope="module")

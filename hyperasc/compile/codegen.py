@@ -123,8 +123,9 @@ def render(
         "space_loads_data": space.reads_data_locals,
         # A model function without parameters (hyperas never passed any) reads data()'s locals.
         "model_takes_data": program.model_takes_data or not program.data,
-        "search_defaults": _search_defaults(program)
-        + ([("objective", _literal(objective))] if objective else []),
+        "search_defaults": _search_defaults(program),
+        # One line (black leaves it as written): what the loss is, for the summary.
+        "objective": _literal(objective) if objective else None,
         "space_data": [
             (name, program.model.params.index(name)) for name in space.data_names
         ],

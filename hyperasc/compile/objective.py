@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import io
+import math
 import re
 import tokenize
 from collections.abc import Iterator, Sequence
@@ -33,9 +34,13 @@ SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 def find(function: Function, handles: Sequence[Handle] = ()) -> dict[str, Any] | None:
     """The objective record of the model function, its line in the model file; or None."""
     try:
-        tree = ast.parse(function.text)
-    except SyntaxError:
-        return None
+        return _find(function, handles)
+    except (SyntaxError, RecursionError, MemoryError):
+        return None  # it only describes the loss: never a reason to refuse the file
+
+
+def _find(function: Function, handles: Sequence[Handle]) -> dict[str, Any] | None:
+    tree = ast.parse(function.text)
     node = next(
         (
             n
@@ -292,7 +297,11 @@ def _number(expr: ast.expr) -> int | float | None:
     negative = isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub)
     if negative:
         expr = expr.operand
-    if isinstance(expr, ast.Constant) and type(expr.value) in (int, float):
+    if (
+        isinstance(expr, ast.Constant)
+        and type(expr.value) in (int, float)
+        and math.isfinite(expr.value)
+    ):
         return -expr.value if negative else expr.value
     return None
 
