@@ -322,6 +322,7 @@ def _metric_name(expr: ast.expr, reader: _Reader, handles: Sequence[Handle]) -> 
         if isinstance(n, ast.Subscript)
         and isinstance(n.slice, ast.Constant)
         and isinstance(n.slice.value, str)
+        and n.slice.value.isprintable()  # a summary row stays one line
     }
     if len(keys) == 1:
         return keys.pop()
