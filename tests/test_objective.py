@@ -221,6 +221,12 @@ def test_returns_that_agree_make_one_record_and_failures_are_left_out():
         """
         return {**other, "x": {{uniform(0, 1)}}}
         """,
+        # A dict changed other than by result["loss"] = ...
+        """
+        result = {"loss": -{{uniform(0, 1)}}}
+        result.update(extra)
+        return result
+        """,
         # A name bound several times may be a dict.
         """
         r = {{uniform(0, 1)}}
@@ -232,7 +238,15 @@ def test_returns_that_agree_make_one_record_and_failures_are_left_out():
         print({{uniform(0, 1)}})
         """,
     ],
-    ids=["two-losses", "user-call", "no-loss-key", "unpacked", "rebound", "no-return"],
+    ids=[
+        "two-losses",
+        "user-call",
+        "no-loss-key",
+        "unpacked",
+        "updated",
+        "rebound",
+        "no-return",
+    ],
 )
 def test_no_record_where_the_compiler_cannot_tell(body):
     assert objective_of(body) is None

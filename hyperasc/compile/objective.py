@@ -72,7 +72,6 @@ class _Reader:
 
     def __init__(self, text: str, node: ast.FunctionDef | ast.AsyncFunctionDef):
         self.source = text
-        self.node = node
         self.nodes = list(_own_nodes(node))
         params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
         params += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
@@ -127,6 +126,8 @@ class _Reader:
                 key = _subscript_store(n, name)
                 if key is not None:
                     items[key] = None if key in items else n.value
+                elif _changes(n, name):
+                    items["loss"] = None  # result.update(...), result[key] = ...
         return items
 
     def loss_of(self, returned: ast.expr) -> ast.expr | None:
@@ -220,6 +221,19 @@ def _subscript_store(node: ast.AST, name: str) -> str | None:
     ):
         return target.slice.value
     return None
+
+
+def _changes(node: ast.AST, name: str) -> bool:
+    """Whether `node` may change the dict `name` other than by `name["key"] = value`."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return node.value.id == name  # a method: update, setdefault, pop, ...
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        stored = isinstance(node.ctx, (ast.Store, ast.Del))
+        plain = isinstance(node.slice, ast.Constant) and isinstance(
+            node.slice.value, str
+        )
+        return node.value.id == name and stored and not plain
+    return False
 
 
 def _fails(items: dict[str, ast.expr | None] | None) -> bool:
