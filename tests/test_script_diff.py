@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 
 import pytest
 
@@ -45,6 +46,15 @@ def replace_once(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+def loss_line(lines: list[str]) -> list[str]:
+    """The objective's `"line": N` in the Search(...) call."""
+    return [
+        re.search(r'"line": \d+', line).group()
+        for line in lines
+        if line.lstrip().startswith("objective={")
+    ]
+
+
 @pytest.fixture(scope="module")
 def original() -> list[str]:
     return script(TEXT)
@@ -69,7 +79,10 @@ def original() -> list[str]:
 )
 def test_a_comment_or_blank_line_changes_at_most_two_lines(original, edited):
     after = script(edited)
-    assert changed_lines(original, after) <= 2
+    # The script names the loss's line (Search's objective=, shown in the summary and
+    # the report): a line added above the loss moves it, one line more.
+    moved = loss_line(original) != loss_line(after)
+    assert changed_lines(original, after) <= 2 + moved
     digest = hashlib.sha256(edited.encode("utf-8")).hexdigest()
     assert sum(line.count(digest) for line in after) == 1  # the model's hash, once
 

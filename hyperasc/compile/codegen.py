@@ -53,7 +53,12 @@ def _environment():
 
 
 def generate(
-    program: Program, space: Space, sha256: str, target: Target, text: str = ""
+    program: Program,
+    space: Space,
+    sha256: str,
+    target: Target,
+    text: str = "",
+    objective: dict | None = None,
 ) -> str:
     """The finished script: the part made for this model file, formatted by black,
     then the runtime bundle, then the line that runs main().
@@ -62,7 +67,7 @@ def generate(
     clear of the user's.
     """
     prefix = choose_prefix(text)
-    head = format_script(render(program, space, sha256, target, prefix))
+    head = format_script(render(program, space, sha256, target, prefix, objective))
     tail = f'\n\nif __name__ == "__main__":\n    raise SystemExit({RUNTIME_NAME}.run({prefix}main))\n'
     return head + "\n\n" + runtime_bundle() + tail
 
@@ -84,8 +89,12 @@ def render(
     sha256: str,
     target: Target,
     prefix: str = PREFIX + "_",
+    objective: dict | None = None,
 ) -> str:
-    """The unformatted part of the script that depends on the model file."""
+    """The unformatted part of the script that depends on the model file.
+
+    `objective`: what the model function returns as the loss (compile/objective.py).
+    """
     replacements = {h.placeholder: _replacement(h, prefix) for h in space.handles}
     minimize = program.minimize
     context = {
@@ -115,6 +124,8 @@ def render(
         # A model function without parameters (hyperas never passed any) reads data()'s locals.
         "model_takes_data": program.model_takes_data or not program.data,
         "search_defaults": _search_defaults(program),
+        # One line (black leaves it as written): what the loss is, for the summary.
+        "objective": _literal(objective) if objective else None,
         "space_data": [
             (name, program.model.params.index(name)) for name in space.data_names
         ],

@@ -12,7 +12,7 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-from . import checks, codegen, discovery, handles, scanner
+from . import checks, codegen, discovery, handles, objective, scanner
 from ..diagnostics import CompileError, Diagnostic, error
 from .placeholders import substitute
 from .source import Source
@@ -27,6 +27,8 @@ class Analysis:
     program: discovery.Program
     space: Space
     warnings: list[Diagnostic]
+    # What the model function returns as the loss (runtime/contract.py), or None.
+    objective: dict | None = None
 
 
 def analyse(
@@ -68,7 +70,20 @@ def _analyse(
     space = build_space(program)
     warnings.extend(program.notes)  # what the script does where hyperas did not
     warnings.sort(key=lambda d: (d.line, d.column))
-    return Analysis(source, program, space, warnings)
+    found = objective.find(program.model, program.handles)
+    return Analysis(source, program, space, warnings, _in_cell(found, source))
+
+
+def _in_cell(record: dict | None, source: Source) -> dict | None:
+    """A notebook's objective line told within its cell, the cell named (`cell_4`)."""
+    if record is None or not source.cells:
+        return record
+    from ..text.notebook import label, locate
+
+    cell, moved = locate(source.cells, Diagnostic(record["line"], 1, ""))
+    if cell is None:
+        return record
+    return {**record, "line": moved.line, "cell": label(cell.number)}
 
 
 def compile_source(
@@ -81,7 +96,12 @@ def compile_source(
     analysis = analyse(source, model_fn, data_fn)
     with _within_limits(source.text):
         script = codegen.generate(
-            analysis.program, analysis.space, source.sha256, target, source.text
+            analysis.program,
+            analysis.space,
+            source.sha256,
+            target,
+            source.text,
+            analysis.objective,
         )
     return script, analysis.warnings
 

@@ -227,6 +227,7 @@ class RunDirectory:
             "versions": package_versions(),
             "devices": previous.get("devices") or visible_devices(),
             "space": space_record(script.parameters),
+            "objective": getattr(script, "objective", None),
         }
         info.update({k: v for k, v in (extra or {}).items() if k != "argv"})
         self.write_json("run.json", info)

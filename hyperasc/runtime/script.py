@@ -21,6 +21,7 @@ class Script:
     trial:      params -> what the model function returned (one trial's body)
     parameters: the script's parameter table, one dict per parameter
     source:     the script's text, when it did not come from `path`
+    objective:  what the model function returns as the loss (contract.py), or None
 
     In a bundled script, the package knows its bundle (set by the loader):
     its version, and the bootstrap that rebuilds the objective in a worker.
@@ -38,6 +39,7 @@ class Script:
         algo: str = DEFAULT_ALGO,
         keep_best: int = DEFAULT_KEEP_BEST,
         source: str | None = None,
+        objective: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = path
         self.trial = trial
@@ -48,6 +50,7 @@ class Script:
         self.algo = algo
         self.keep_best = keep_best
         self._source = source
+        self.objective = dict(objective) if objective else None
         bundle = getattr(sys.modules.get(__package__), "BUNDLE", None)
         self.version = getattr(bundle, "VERSION", None) or "unbundled"
         self.bootstrap = getattr(bundle, "shipped", None)

@@ -101,7 +101,13 @@ class Search:
         TrialScope.pruning = search_pruning(args, run.path, handle)
         self.trials = trials
         self.log = SearchLog(
-            run, trials, space, parameters, args.early_stop, TrialScope.pruning
+            run,
+            trials,
+            space,
+            parameters,
+            args.early_stop,
+            TrialScope.pruning,
+            self.script.objective,
         )
         return trials
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import hyperopt
 from hyperopt import STATUS_OK
 
+from .contract import metric_value, objective_text
 from .run_directory import FINISHED, RunDirectory
 from .run_files import iso_time, kept_model_name
 from .values import real_values
@@ -34,8 +35,10 @@ class SearchLog:
         parameters: Sequence[Mapping[str, Any]],
         early_stop: int | None = None,
         pruning: Pruning | None = None,
+        objective: Mapping[str, Any] | None = None,
     ) -> None:
         self.run = run
+        self.objective = objective  # what the loss is (contract.py), or None
         self.space = space
         self.parameters = parameters
         self.started = time.time()
@@ -145,6 +148,7 @@ class SearchLog:
             "tid": trial["tid"],
             "loss": trial["result"]["loss"],
             "params": real_values(self.parameters, self.space, trial),
+            "objective": self.objective,
         }
 
     def should_stop(
@@ -193,9 +197,11 @@ class SearchLog:
                 "trials",
                 f"{ok - pruned} completed, {pruned} pruned, {failed} failed",
             )
+        if objective_text(self.objective):
+            rows.append(("objective", objective_text(self.objective)))
         if best is not None:
             rows.append(("best trial", str(best["tid"])))
-            rows.append(("best loss", f"{best['loss']:.6g}"))
+            rows.append(("best loss", self.best_loss_text(best["loss"])))
             rows.extend(
                 (f"  {name}", repr(value)) for name, value in best["params"].items()
             )
@@ -216,6 +222,13 @@ class SearchLog:
             )
             return 1
         return 0
+
+    def best_loss_text(self, loss: float) -> str:
+        """`-0.9712`, and the metric it stands for: `-0.9712 (accuracy 0.9712)`."""
+        metric = metric_value(self.objective, loss)
+        if metric is None:
+            return f"{loss:.6g}"
+        return f"{loss:.6g} ({self.objective['metric']} {metric:.6g})"
 
 
 def made_models(docs: Sequence[Mapping[str, Any]]) -> set[int]:

@@ -110,6 +110,7 @@ def _hx_main(argv=None):
         model_file="tests/golden/every_distribution.py",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
+        objective={"expression": "lr + layers + units + noise + shift + scale + steps + epochs + depth + total + pick", "function": "create_model", "line": 23, "metric": None, "sign": 1, "offset": 0},  # fmt: skip
     )
     if (
         search.worker

@@ -121,6 +121,7 @@ def _hx_main(argv=None):
         model_file="tests/golden/helpers_and_objects.py",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
+        objective={"expression": "len(model) * opt['lr']", "function": "build", "line": 32, "metric": None, "sign": 1, "offset": 0},  # fmt: skip
     )
     if (
         search.worker

@@ -92,6 +92,7 @@ def _hx_main(argv=None):
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
         max_evals=5,
+        objective={"expression": "float(config['rate'])", "function": "model", "line": 28, "metric": None, "sign": 1, "offset": 0},  # fmt: skip
     )
     if (
         search.worker
