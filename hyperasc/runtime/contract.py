@@ -31,6 +31,7 @@ line:         the line of the model file where the loss is computed (or returned
 metric:       the metric the loss is computed from, or None when the loss is itself the measure
 sign, offset: metric = offset + sign * loss (sign -1 and offset 0 for `-accuracy`,
               offset 1 for `1 - score`); sign 1 and offset 0 when metric is None
+cell:         in a notebook only, the cell (`cell_7`) the line is counted in
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ def objective_text(record: dict[str, Any] | None) -> str | None:
     if not isinstance(record, dict) or not record.get("expression"):
         return None
     where = f"{record.get('function')}, line {record.get('line')}"
+    if record.get("cell"):  # a notebook: the line is counted within the cell
+        where = f"{record.get('function')}, {record['cell']} line {record.get('line')}"
     return f"loss = {record['expression']} ({where})"
 
 

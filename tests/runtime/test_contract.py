@@ -138,3 +138,8 @@ def test_the_objective_record_names_the_loss_and_recovers_the_metric():
     assert contract.objective_text(None) is None
     assert contract.metric_value(record, None) is None
     assert contract.metric_value(record, True) is None
+
+
+def test_a_notebooks_objective_names_its_cell():
+    record = dict(contract.objective("-acc", "model", 7, "acc", -1), cell="cell_3")
+    assert contract.objective_text(record) == "loss = -acc (model, cell_3 line 7)"
