@@ -506,7 +506,7 @@ def plot_parallel(run: Run, imp: Importance | None, mpl: Any) -> Plot | None:
     if len(shown) < len(names):
         parts.append(f"the {len(shown)} most important of {len(names)} parameters")
     title = "Parallel coordinates, one line per trial"
-    ax.set_title(title + (f" ({'; '.join(parts)})" if parts else ""), loc="right")
+    ax.set_title(title + (f" ({'; '.join(parts)})" if parts else ""))
     return Plot("parallel.png", "Parallel coordinates", _png(fig))
 
 
