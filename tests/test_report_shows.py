@@ -16,6 +16,7 @@ import os
 import random
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -477,3 +478,84 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
     assert "stopped watching (Ctrl-C); the report no longer reloads itself" in err
     assert "Traceback" not in err
     assert "http-equiv" not in (run / "report" / "report.html").read_text()
+
+
+# --------------------------------------------------------------------------- browser
+
+CHROMIUM = [
+    "chromium",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+IMAGE_PROBE = """<script>
+window.addEventListener("load", function () {
+  var seen = [];
+  document.querySelectorAll("figure").forEach(function (f) {
+    var img = f.querySelector("img"), box = img.getBoundingClientRect();
+    if (img.complete && img.naturalWidth > 0 && box.width > 100) {
+      seen.push(f.querySelector("figcaption").textContent);
+    }
+  });
+  document.body.setAttribute("data-probe", seen.join("|"));
+});
+</script></body>"""
+
+
+@pytest.mark.slow  # starts a browser
+@pytest.mark.skipif(
+    not shutil.which("chromium"),
+    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it",
+)
+def test_headless_chromium_shows_importance_and_parallel_coordinates(tmp_path):
+    from PIL import Image, ImageStat
+
+    run = conditional_run(tmp_path / "run", n=40)
+    write_report(run, fmt="html")
+    page = run / "report" / "report.html"
+    # Decoded and laid out in the browser: every plot, the new ones included.
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        page.read_text(encoding="utf-8").replace("</body>", IMAGE_PROBE), "utf-8"
+    )
+    proc = subprocess.run(
+        [*CHROMIUM, f"--user-data-dir={tmp_path / 'p1'}", "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    match = re.search(r'data-probe="([^"]*)"', proc.stdout)
+    assert match, f"no probe result (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    shown = match.group(1).split("|")
+    assert "Parameter importance (importance.png)" in shown
+    assert "Parallel coordinates (parallel.png)" in shown
+    assert "Accuracy against extra (param_extra.png)" in shown
+    # A screenshot from the importance section down: the bars and the parallel plot.
+    shots = Path(os.environ.get("HYPERASC_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "report-importance-parallel.png"
+    proc = subprocess.run(
+        [
+            *CHROMIUM,
+            f"--user-data-dir={tmp_path / 'p2'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,2400",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        shot.is_file()
+    ), f"no screenshot (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    with Image.open(shot) as img:
+        assert img.size == (1280, 2400)
+        stat = ImageStat.Stat(img.convert("L"))
+    assert stat.var[0] > 100, f"screenshot looks blank (variance {stat.var[0]:.1f})"

@@ -35,6 +35,7 @@ class Plot:
     filename: str
     title: str
     png: bytes
+    wide: bool = False  # laid out across the page's width
 
 
 def _matplotlib() -> Any:
@@ -223,6 +224,11 @@ def plot_param(run: Run, name: str, filename: str, mpl: Any) -> Plot:
         ax.scatter(xs, [value(loss) for _, loss in points], s=18, alpha=0.7)
         if col.log:
             ax.set_xscale("log")
+            # The default labels are mathtext ($10^{-4}$), which plain text shows raw.
+            from matplotlib.ticker import FuncFormatter, NullFormatter
+
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         log = " (log scale)" if col.log else ""
         ax.set_xlabel(_short(name) + log)
         ax.set_ylabel(_short(label))
@@ -456,7 +462,7 @@ def plot_parallel(run: Run, imp: Importance | None, mpl: Any) -> Plot | None:
     lo, hi = min(scores), max(scores)
     measure_col = Column(label, False, list(scores), [])
     axes = [_axis_positions(c) for c in columns] + [_axis_positions(measure_col)]
-    fig = _figure(mpl, (max(7.0, 1.25 * len(axes) + 1.5), 4.8))
+    fig = _figure(mpl, (max(10.0, 1.4 * len(axes) + 2.0), 5.2))
     ax = fig.add_subplot()
     xs = list(range(len(axes)))
     lines = [[(x, axes[x][0][i]) for x in xs] for i in range(len(drawn))]
@@ -482,7 +488,7 @@ def plot_parallel(run: Run, imp: Importance | None, mpl: Any) -> Plot | None:
                 x + 0.04,
                 y,
                 text,
-                fontsize=7,
+                fontsize=8,
                 va="center",
                 color="0.45" if y == NOT_ACTIVE else "0.1",
                 zorder=4,
@@ -507,7 +513,7 @@ def plot_parallel(run: Run, imp: Importance | None, mpl: Any) -> Plot | None:
         parts.append(f"the {len(shown)} most important of {len(names)} parameters")
     title = "Parallel coordinates, one line per trial"
     ax.set_title(title + (f" ({'; '.join(parts)})" if parts else ""))
-    return Plot("parallel.png", "Parallel coordinates", _png(fig))
+    return Plot("parallel.png", "Parallel coordinates", _png(fig), wide=True)
 
 
 def mpl_colormap(name: str) -> Any:

@@ -358,6 +358,7 @@ def render_html(
             {
                 "title": p.title,
                 "filename": p.filename,
+                "wide": p.wide,
                 "data": base64.b64encode(p.png).decode("ascii"),
             }
             for p in plots
