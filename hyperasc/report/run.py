@@ -260,9 +260,8 @@ def _trial(obj: dict[str, Any], where: str, notes: _Notes) -> Trial | None:
         check(k, lambda v: _timestamp(v) is not None, "an ISO 8601 timestamp")
         for k in ("start", "end")
     )
-    log = obj.get("log")
-    if log is not None and log != trial_log_name(tid):
-        log = None  # only the file --quiet names is linked: never a path of the file's choosing
+    # Only the file --quiet names is linked: never a path of the file's choosing.
+    log = check("log", lambda v: v == trial_log_name(tid), "this trial's log file")
     raw_history = obj.get("history")
     history, damaged = _history([] if raw_history is None else raw_history)
     if damaged:
@@ -302,7 +301,7 @@ def _space_entry(entry: Any, where: str, notes: _Notes) -> dict[str, Any] | None
         (
             "nested",
             lambda v: isinstance(v, dict)
-            and all(isinstance(x, str) and x.isdigit() for x in v)
+            and all(isinstance(x, str) and x.isascii() and x.isdigit() for x in v)
             and all(isinstance(x, str) for x in v.values()),
             "a map of option indices to names",
         ),
