@@ -199,6 +199,16 @@ def test_a_parameter_shows_only_where_it_was_active(tmp_path, figures, listed_in
     assert f"<th>{lr}</th>" not in best_table
     assert "<th>Dropout</th>" in best_table
 
+    # The search space says when it is sampled.
+    assert (
+        f"<td>{lr}</td><td>loguniform</td><td><code>-9, -2</code></td><td>optimizer is sgd</td>"
+        in page
+    )
+    assert (
+        "<td>extra_opt1</td><td>uniform</td><td><code>0, 0.5</code></td><td>extra is uniform(0, 0.5)</td>"
+        in page
+    )
+
     plot = figure(figures, lr)
     assert points(plot.axes[0]) == 15  # the sgd trials only
     assert "15 trials where not active left out" in plot.axes[0].get_title()
@@ -461,12 +471,13 @@ def test_watch_rewrites_as_trials_finish_and_stops_when_the_search_has(tmp_path)
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
-def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
-    run = make_run(
-        tmp_path / "run", [make_trial(t) for t in range(2)], info=run_json(max_evals=6)
-    )
-    proc = watch_process(run)
+def test_watch_waits_for_the_search_and_stops_cleanly_on_ctrl_c(tmp_path):
+    run = tmp_path / "run"
+    proc = watch_process(run)  # before the search has made its directory
     try:
+        time.sleep(1.0)
+        assert proc.poll() is None
+        make_run(run, [make_trial(t) for t in range(2)], info=run_json(max_evals=6))
         wait_for(lambda: page_trials(run) == 2)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
@@ -477,6 +488,7 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, err
     assert "stopped watching (Ctrl-C); the report no longer reloads itself" in err
     assert "Traceback" not in err
+    assert err.count(f"note: waiting for a search to write {run}") == 1
     assert "http-equiv" not in (run / "report" / "report.html").read_text()
 
 

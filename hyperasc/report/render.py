@@ -23,7 +23,7 @@ from typing import Any
 from collections.abc import Callable
 
 from ..fileio import write_atomically
-from ..runtime.contract import metric_value, objective_text
+from ..runtime.contract import metric_value, objective_text, option_values
 from .importance import Importance, importance
 from .plots import Plot, _matplotlib, epochs_saved, render_plots
 from .run import ReportError, Run, Trial, _number, read_run
@@ -298,6 +298,7 @@ def render_html(
                 "args": ", ".join(
                     map(str, spec.get("options") or spec.get("args") or [])
                 ),
+                "when": _active_when(run, spec),
             }
             for n, spec in run.space.items()
         ],
@@ -365,6 +366,22 @@ def render_html(
         ],
     )
     return html.encode("utf-8")
+
+
+def _active_when(run: Run, spec: dict[str, Any]) -> str:
+    """`optimizer is sgd`: when a parameter is sampled, from its parent's options."""
+    from .columns import label
+
+    parent, active = spec.get("parent"), spec.get("active")
+    if "parent" not in spec:
+        return ""  # a run.json of an earlier version does not say
+    if not isinstance(parent, str) or not isinstance(active, list):
+        return "always"
+    options = option_values(run.space.get(parent, {})) or []
+    names = [
+        label(options[i]) if 0 <= i < len(options) else f"option {i}" for i in active
+    ]
+    return f"{parent} is {' or '.join(names)}"
 
 
 def _importance_view(run: Run, imp: Importance | None) -> dict[str, Any] | None:

@@ -8,7 +8,8 @@ search has finished: trials.jsonl holds run.json's max_evals trials and no
 search holds the run's lock (a `--resume` asking for more trials takes the
 lock and rewrites run.json, so it is not mistaken for the end). A search
 killed before then is watched on (it may be resumed) until Ctrl-C. Either
-way the last page is written without the reload.
+way the last page is written without the reload. A directory that is not
+yet a run directory (the watch started before the search) is waited for.
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ def watch(
     try:
         while True:
             now = _state(run_dir)
-            if now != state:
+            if now == (None, None):  # the search has not started writing yet
+                once_each(f"waiting for a search to write {run_dir}")
+            elif now != state:
                 state = now
                 write(interval)
             if runs and finished(runs[0]):
