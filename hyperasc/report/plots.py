@@ -454,7 +454,7 @@ def plot_parallel(run: Run, imp: Importance | None, mpl: Any) -> Plot | None:
     )
     if not ok or not names:
         return None
-    shown, names = names[:MAX_AXES], names
+    shown = names[:MAX_AXES]
     drawn = _ranked_sample(ok, MAX_LINES)
     label, value, higher_better = measure(run)
     columns = [column(run, n, drawn) for n in shown]
