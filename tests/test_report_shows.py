@@ -606,3 +606,20 @@ def test_headless_chromium_shows_importance_and_parallel_coordinates(tmp_path):
         assert img.size == (1280, 2400)
         stat = ImageStat.Stat(img.convert("L"))
     assert stat.var[0] > 100, f"screenshot looks blank (variance {stat.var[0]:.1f})"
+
+
+def test_conditional_parameter_names_survive_columns_and_file_names(tmp_path):
+    names = ["opt=sgd.lr", "opt=sgd|adam.lr", "opt=sgd/lr", 'a,"b"=c']
+    trials = [
+        make_trial(t, params={n: 0.1 * (t + 1) + i for i, n in enumerate(names)})
+        for t in range(3)
+    ]
+    run = make_run(tmp_path / "run", trials, info=run_json(space=[]))
+    written = write_report(run, fmt="all")
+    columns, rows = read_csv(run / "report" / "trials.csv")
+    assert columns[5:] == names
+    assert [float(r['a,"b"=c']) for r in rows] == [3.1, 3.2, 3.3]
+    pngs = sorted(p.name for p in written if p.name.startswith("param_"))
+    assert len(set(pngs)) == len(names)
+    assert all(re.fullmatch(r"param_[A-Za-z0-9_.-]+\.png", p) for p in pngs), pngs
+    assert all(p.parent == run / "report" for p in written)
