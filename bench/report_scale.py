@@ -3,8 +3,10 @@
     python bench/report_scale.py [--sizes 10000,20000,100000] [--format all]
 
 Writes a synthetic run directory per size (run.json and trials.jsonl as a
-generated tune.py writes them: four parameters, three epochs of history per
-trial, one in ten failed) into a temporary folder, times write_report on it,
+generated tune.py writes them: six parameters, one active only under one
+option of a choice and one nested in a choice's option, an objective
+`loss = -accuracy`, three epochs of history per trial, one in ten failed,
+one in twenty pruned) into a temporary folder, times write_report on it,
 and prints the seconds side by side with time(largest)/time(smallest): about
 the ratio of the sizes when the report is linear (10 for 100k/10k).
 """
@@ -32,7 +34,36 @@ SPACE = [
         "values": ["adam", "sgd", "rmsprop"],
     },
     {"name": "units", "distribution": "choice", "args": [], "values": [64, 128]},
+    {
+        "name": "optimizer=sgd.momentum",
+        "distribution": "uniform",
+        "args": ["0", "1"],
+        "parent": "optimizer",
+        "active": [1],
+    },
+    {
+        "name": "extra",
+        "distribution": "choice",
+        "args": [],
+        "values": [None, "uniform(0, 0.5)"],
+        "nested": {"1": "extra_opt1"},
+    },
+    {
+        "name": "extra_opt1",
+        "distribution": "uniform",
+        "args": ["0", "0.5"],
+        "parent": "extra",
+        "active": [1],
+    },
 ]
+OBJECTIVE = {
+    "expression": "-accuracy",
+    "function": "create_model",
+    "line": 52,
+    "metric": "accuracy",
+    "sign": -1,
+    "offset": 0,
+}
 
 
 def make_run(root: Path, n: int) -> Path:
@@ -43,23 +74,32 @@ def make_run(root: Path, n: int) -> Path:
         "algo": "tpe",
         "max_evals": n,
         "space": SPACE,
+        "objective": OBJECTIVE,
     }
     (root / "run.json").write_text(json.dumps(info))
     with (root / "trials.jsonl").open("w") as f:
         for tid in range(n):
             ok = tid % 10 != 7
+            pruned = tid % 20 == 3
             s = 11.0 + 4 * tid
-            loss = 0.5 / (1 + 0.001 * tid) + 0.05 * ((tid * 7919) % 13) / 13
+            loss = -0.5 / (1 + 0.001 * tid) - 0.05 * ((tid * 7919) % 13) / 13
+            params = {
+                "Dropout": (tid * 0.618) % 1,
+                "lr": 10 ** (-4 + (tid % 7) * 0.3),
+                "optimizer": ["adam", "sgd", "rmsprop"][tid % 3],
+                "units": [64, 128][tid % 2],
+                "extra": None,
+            }
+            if tid % 3 == 1:
+                params["optimizer=sgd.momentum"] = (tid * 0.382) % 1
+            if tid % 4:
+                params["extra"] = params["extra_opt1"] = (tid * 0.317) % 0.5
+            status = "pruned" if pruned else "ok" if ok else "fail"
             record = {
                 "tid": tid,
-                "status": "ok" if ok else "fail",
-                "loss": loss if ok else None,
-                "params": {
-                    "Dropout": (tid * 0.618) % 1,
-                    "lr": 10 ** (-4 + (tid % 7) * 0.3),
-                    "optimizer": ["adam", "sgd", "rmsprop"][tid % 3],
-                    "units": [64, 128][tid % 2],
-                },
+                "status": status,
+                "loss": loss if ok and not pruned else None,
+                "params": params,
                 "start": f"2026-11-28T14:{int(s // 60) % 60:02d}:{s % 60:06.3f}Z",
                 "end": f"2026-11-28T14:{int((s + 2) // 60) % 60:02d}:{(s + 2) % 60:06.3f}Z",
                 "duration": 2.0 + tid % 3,

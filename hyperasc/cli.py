@@ -10,6 +10,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -206,21 +207,85 @@ def space_command(
     default="all",
     show_default=True,
 )
-def report_command(run_dir: str, report_dir: str | None, fmt: str) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Rewrite the report as trials finish, until the search has finished "
+    "(all --max-evals trials in, no search holding the run) or Ctrl-C; "
+    "report.html reloads itself meanwhile.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --watch: how often to look for finished trials.",
+)
+def report_command(
+    run_dir: str, report_dir: str | None, fmt: str, watch: bool, interval: float
+) -> None:
     """Turn a run directory into trials.csv, report.html and PNG plots."""
     from .report import ReportError, write_report
+    from .report.render import to_open
+
+    def note(text: str) -> None:
+        click.echo(f"note: {text}", err=True)
+
+    def open_line(written: list[Path]) -> None:
+        # One line, the file to open, shell-quoted for a copy and paste.
+        target = to_open(written)
+        if target is not None:
+            click.echo(f"open {shlex.quote(str(target))}")
+
+    if not watch:
+        try:
+            written = write_report(
+                Path(run_dir), Path(report_dir) if report_dir else None, fmt, note
+            )
+        except ReportError as exc:
+            _fail(str(exc))
+        open_line(written)
+        return
+
+    from .report.watch import watch as watch_run
+
+    first = []
+
+    def wrote(written: list[Path], run: Any) -> None:
+        if not first:
+            first.append(True)
+            open_line(written)
+        ok = sum(t.ok for t in run.trials)
+        pruned = sum(t.pruned for t in run.trials)
+        failed = len(run.trials) - ok - pruned
+        of = run.info.get("max_evals")
+        click.echo(
+            f"report: {len(run.trials)}{f' of {of}' if of is not None else ''} trials "
+            f"({ok} ok, {pruned} pruned, {failed} failed)",
+            err=True,
+        )
 
     try:
-        written = write_report(
+        why = watch_run(
             Path(run_dir),
             Path(report_dir) if report_dir else None,
             fmt,
-            note=lambda text: click.echo(f"note: {text}", err=True),
+            interval,
+            note,
+            wrote,
         )
     except ReportError as exc:
         _fail(str(exc))
-    for path in written:
-        click.echo(str(path))
+    except KeyboardInterrupt:  # a second Ctrl-C while the last page was written
+        click.echo("stopped watching; the report is as last written", err=True)
+        return
+    if why == "finished":
+        click.echo("the search has finished; the report is complete", err=True)
+    else:
+        click.echo(
+            "stopped watching (Ctrl-C); the report no longer reloads itself", err=True
+        )
 
 
 @cli.command("upgrade")

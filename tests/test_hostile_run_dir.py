@@ -82,8 +82,8 @@ def test_report_of_a_hostile_run_executes_and_escapes_nothing(tmp_path):
     assert {
         k: v for k, v in after.items() if not k.startswith(str(run / "report"))
     } == before
-    written = [Path(p) for p in result.stdout.split()]
-    assert written and all(p.parent == run / "report" for p in written)
+    # One line names the page to open (issue 18).
+    assert result.stdout.splitlines() == [f"open {run / 'report' / 'report.html'}"]
     html = (run / "report" / "report.html").read_text()
     assert "<script>alert" not in html and "<b>8</b>" not in html
     assert html.count("<script>") == 1  # the page's own

@@ -77,6 +77,13 @@ def run_json(space: list[dict] | None = None, **extra: object) -> dict:
     return info
 
 
+def _stamp(seconds: float) -> str:
+    """2026-11-28T14:03:00Z plus `seconds` (any number of them), as the runtime writes it."""
+    minutes, rest = divmod(3 * 60 + seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"2026-11-28T{14 + hours:02d}:{minutes:02d}:{rest:06.3f}Z"
+
+
 def make_trial(
     tid: int,
     *,
@@ -113,8 +120,8 @@ def make_trial(
         "status": "ok" if ok else "fail",
         "loss": loss if ok else None,
         "params": params,
-        "start": f"2026-11-28T14:03:{start:06.3f}Z",
-        "end": f"2026-11-28T14:03:{start + duration:06.3f}Z",
+        "start": _stamp(start),
+        "end": _stamp(start + duration),
         "duration": duration,
         "error": (
             None
@@ -220,6 +227,7 @@ def test_default_report_dir_and_files(full_report):
     assert names == [
         "trials.csv",
         "loss.png",
+        "parallel.png",
         "param_Dropout.png",
         "param_lr.png",
         "param_optimizer.png",
@@ -281,7 +289,7 @@ def test_csv_loads_with_pandas(full_report):
 def test_every_png_is_a_valid_image(full_report):
     _, _, written = full_report
     pngs = [p for p in written if p.suffix == ".png"]
-    assert len(pngs) == 7
+    assert len(pngs) == 8
     for p in pngs:
         assert_png(p)
 

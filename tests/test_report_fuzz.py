@@ -45,6 +45,7 @@ FIELDS = (
     "end",
     "history",
     "epochs",
+    "log",
 )
 # (field, kind) pairs that are not damage: a missing value, a negative loss, an unknown status.
 VALID = {
@@ -59,6 +60,7 @@ VALID = {
     ("end", "none"),
     ("history", "none"),
     ("epochs", "none"),
+    ("log", "none"),
     ("status", "str"),
 }
 # A damaged tid or status: the record cannot be placed, so it is skipped whole.
@@ -288,4 +290,69 @@ def test_any_damage_reads_and_renders(tmp_path_factory, records, space):
 def test_any_damage_plots(tmp_path_factory, records, space):
     root = tmp_path_factory.mktemp("run")
     write_lines(root, records, run_json(space=space))
+    write_report(root, root / "report")
+
+
+SPACE_FIELDS = ("parent", "active", "nested", "values", "distribution")
+
+
+@st.composite
+def damaged_space(draw):
+    """The space of tests/test_report_shows.py, its new fields (issue 18) damaged at random."""
+    from test_report_shows import SPACE
+
+    space = json.loads(json.dumps(SPACE))
+    names = [e["name"] for e in space] + ["nope"]
+    for entry in draw(st.lists(st.sampled_from(space), max_size=4)):
+        field = draw(st.sampled_from(SPACE_FIELDS))
+        entry[field] = draw(
+            JSON
+            | st.sampled_from(names)  # a parent that is itself, or a cycle
+            | st.lists(st.integers(-3, 5), max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["0", "1", "7", "²", "-1"]),
+                st.sampled_from(names),
+                max_size=2,
+            )
+        )
+    return space
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(space=damaged_space(), objective=JSON, log=JSON, seed=st.integers(0, 3))
+def test_damaged_conditional_fields_read_and_render(
+    tmp_path_factory, space, objective, log, seed
+):
+    from test_report_shows import conditional_trials
+
+    records = conditional_trials(10, seed=seed, listed_inactive=seed % 2 == 1)
+    records[0]["log"] = log
+    root = tmp_path_factory.mktemp("run")
+    write_lines(root, records, run_json(space=space, objective=objective))
+    run = read_run(root)
+    render_csv(run)
+    render_html(run, [])
+    for name in run.param_names:  # the plots' columns of every parameter
+        from hyperasc.report.columns import column
+
+        column(run, name, run.trials)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(space=damaged_space(), objective=JSON, seed=st.integers(0, 3))
+def test_damaged_conditional_fields_plot(tmp_path_factory, space, objective, seed):
+    from test_report_shows import conditional_trials
+
+    records = conditional_trials(12, seed=seed, listed_inactive=seed % 2 == 1)
+    root = tmp_path_factory.mktemp("run")
+    write_lines(root, records, run_json(space=space, objective=objective))
     write_report(root, root / "report")

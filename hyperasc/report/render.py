@@ -15,12 +15,16 @@ import csv
 import io
 import json
 import math
+import os
+import urllib.parse
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
 from ..fileio import write_atomically
+from ..runtime.contract import metric_value, objective_text, option_values
+from .importance import Importance, importance
 from .plots import Plot, _matplotlib, epochs_saved, render_plots
 from .run import ReportError, Run, Trial, _number, read_run
 
@@ -49,8 +53,14 @@ def csv_columns(run: Run) -> list[tuple[str, str | None]]:
 
     A parameter that clashes with a base column (hyperas names a `loss=` choice "loss") becomes param_NAME.
     """
-    cols: list[tuple[str, str | None]] = [(c, None) for c in BASE_COLUMNS]
-    taken = set(BASE_COLUMNS)
+    base = list(BASE_COLUMNS)
+    metric = _metric_name(run)
+    if metric is not None:  # the metric the loss stands for, beside the loss
+        while metric in base:
+            metric = f"metric_{metric}"
+        base.insert(base.index("loss") + 1, metric)
+    cols: list[tuple[str, str | None]] = [(c, None) for c in base]
+    taken = set(base)
     for name in run.param_names:
         col = name
         while col in taken:
@@ -58,6 +68,19 @@ def csv_columns(run: Run) -> list[tuple[str, str | None]]:
         taken.add(col)
         cols.append((col, name))
     return cols
+
+
+def _metric_name(run: Run) -> str | None:
+    """The metric the loss is computed from, as run.json's objective names it."""
+    record = run.objective
+    return str(record["metric"]) if metric_value(record, 0.0) is not None else None
+
+
+def _param_cell(params: dict[str, Any], name: str) -> str:
+    """A parameter's cell: empty where it was not active, `None` where it took None."""
+    if name not in params:
+        return ""
+    return "None" if params[name] is None else _csv_cell(params[name])
 
 
 def _csv_cell(value: Any) -> str:
@@ -72,6 +95,7 @@ def _csv_cell(value: Any) -> str:
 
 def render_csv(run: Run) -> bytes:
     cols = csv_columns(run)
+    metric_col = cols[3][0] if _metric_name(run) is not None else None
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(c for c, _ in cols)
@@ -82,9 +106,12 @@ def render_csv(run: Run) -> bytes:
             "loss": t.loss,
             "duration": t.duration,
             "error": t.error,
+            metric_col: metric_value(run.objective, t.loss),
         }
+        # A parameter not active in the trial (the branch not taken) has an empty cell.
+        params = run.active_params(t)
         writer.writerow(
-            _csv_cell(t.params.get(p) if p is not None else base[c]) for c, p in cols
+            _csv_cell(base[c]) if p is None else _param_cell(params, p) for c, p in cols
         )
     return buf.getvalue().encode("utf-8")
 
@@ -92,9 +119,9 @@ def render_csv(run: Run) -> bytes:
 # --------------------------------------------------------------------------- HTML
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, none: str = "") -> str:
     if value is None:
-        return ""
+        return none
     if isinstance(value, float):
         return f"{value:.6g}"
     return value if isinstance(value, str) else json.dumps(value)
@@ -109,7 +136,15 @@ def _sort_key(value: Any) -> str:
     )
 
 
-def _row_html(t: Trial, names: list[str], best: bool) -> str:
+def _row_html(
+    run: Run,
+    t: Trial,
+    names: list[str],
+    best: bool,
+    metric: bool,
+    log_column: bool,
+    log: str | None,
+) -> str:
     """One row of the trials table, every text escaped (by jinja2's own escape, as autoescape)."""
     from markupsafe import escape
 
@@ -117,9 +152,17 @@ def _row_html(t: Trial, names: list[str], best: bool) -> str:
         (_display(t.tid), _sort_key(t.tid)),
         (t.status, t.status),
         (_display(t.loss), _sort_key(t.loss)),
-        (_display(t.duration), _sort_key(t.duration)),
     ]
-    cells += [(_display(t.params.get(n)), _sort_key(t.params.get(n))) for n in names]
+    if metric:
+        value = metric_value(run.objective, t.loss)
+        cells.append((_display(value), _sort_key(value)))
+    cells.append((_display(t.duration), _sort_key(t.duration)))
+    # A parameter not active in the trial (the branch not taken): an empty cell.
+    params = run.active_params(t)
+    cells += [
+        (_display(params[n], "None"), _sort_key(params[n])) if n in params else ("", "")
+        for n in names
+    ]
     kind = "best" if best else ("" if t.ok else ("pruned" if t.pruned else "fail"))
     out = [f'    <tr class="{kind}">']
     out += [f'<td data-v="{escape(key)}">{escape(text)}</td>' for text, key in cells]
@@ -131,11 +174,53 @@ def _row_html(t: Trial, names: list[str], best: bool) -> str:
             f"<details><summary>{escape(summary)}</summary>"
             f"<pre>{escape(error)}</pre></details>"
         )
-    out.append("</td></tr>\n")
+    out.append("</td>")
+    if log is not None:
+        out.append(f'<td data-v="{escape(log)}"><a href="{escape(log)}">log</a></td>')
+    elif log_column:
+        out.append('<td data-v=""></td>')
+    out.append("</tr>\n")
     return "".join(out)
 
 
-def render_html(run: Run, plots: list[Plot]) -> bytes:
+def _log_links(run: Run, report_dir: Path | None) -> dict[int, str]:
+    """tid -> link (relative to the page) to the trial's --quiet log, where the file is there."""
+    links = {}
+    base = Path(report_dir) if report_dir is not None else run.run_dir / "report"
+    for t in run.trials:
+        if t.log is None:
+            continue
+        path = run.run_dir / t.log
+        if path.is_file() and not path.is_symlink():
+            rel = os.path.relpath(path.resolve(), base.resolve())
+            links[t.tid] = urllib.parse.quote(Path(rel).as_posix())
+    return links
+
+
+IMPORTANCE_TEXT = (
+    "How much the loss depends on each parameter: a random forest learns the loss "
+    "from the parameters of the successful trials, and a parameter's bar is how much "
+    "the forest's error grows when that parameter's values are shuffled among the "
+    "trials, as a share of all the bars. A long bar: the loss changes with that "
+    "parameter; a short one: tuning it matters little in the region searched."
+)
+IMPORTANCE_SMALL_PRINT = (
+    "Permutation importance of a scikit-learn random forest (64 trees, seed 0), "
+    "so the same run gives the same bars. A parameter that was not active in a "
+    "trial (a branch not taken) has a value of its own there, outside its range, "
+    "so the forest tells 'not active' apart from every real value; "
+    "the bars of a parameter and of the choice that switches it on share what "
+    "that choice decides."
+)
+
+
+def render_html(
+    run: Run,
+    plots: list[Plot],
+    imp: Importance | None = None,
+    report_dir: Path | None = None,
+    refresh: float | None = None,
+) -> bytes:
     import jinja2
     from markupsafe import Markup
 
@@ -153,7 +238,22 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
     template = env.from_string(source)
     info, best = run.info, run.best
     names = run.param_names
-    rows_html = Markup("".join(_row_html(t, names, t is best) for t in run.trials))
+    metric = _metric_name(run)
+    logs = _log_links(run, report_dir)
+    rows_html = Markup(
+        "".join(
+            _row_html(
+                run,
+                t,
+                names,
+                t is best,
+                metric is not None,
+                bool(logs),
+                logs.get(t.tid),
+            )
+            for t in run.trials
+        )
+    )
     provenance = []
     for key in (
         "model",
@@ -198,6 +298,7 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
                 "args": ", ".join(
                     map(str, spec.get("options") or spec.get("args") or [])
                 ),
+                "when": _active_when(run, spec),
             }
             for n, spec in run.space.items()
         ],
@@ -214,11 +315,21 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
             else {
                 "tid": _display(best.tid),
                 "loss": _display(best.loss),
+                "metric": (
+                    None
+                    if metric is None
+                    else (metric, _display(metric_value(run.objective, best.loss)))
+                ),
+                # Only the parameters the best trial used: not a learning rate of
+                # the branch it did not take.
                 "params": [
-                    (n, _display(best.params[n])) for n in names if n in best.params
+                    (n, _display(v, "None")) for n, v in run.active_params(best).items()
                 ],
             }
         ),
+        objective=objective_text(run.objective),
+        importance=_importance_view(run, imp),
+        refresh=None if refresh is None else max(1, math.ceil(refresh)),
         kept=[
             {
                 "tid": tid,
@@ -233,19 +344,61 @@ def render_html(run: Run, plots: list[Plot]) -> bytes:
                 ),
             )
         ],
-        columns=["tid", "status", "loss", "duration (s)", *names],
+        columns=[
+            "tid",
+            "status",
+            "loss",
+            *([metric] if metric is not None else []),
+            "duration (s)",
+            *names,
+        ],
+        log_column=bool(logs),
         rows=bool(run.trials),
         rows_html=rows_html,
         plots=[
             {
                 "title": p.title,
                 "filename": p.filename,
+                "wide": p.wide,
                 "data": base64.b64encode(p.png).decode("ascii"),
             }
             for p in plots
         ],
     )
     return html.encode("utf-8")
+
+
+def _active_when(run: Run, spec: dict[str, Any]) -> str:
+    """`optimizer is sgd`: when a parameter is sampled, from its parent's options."""
+    from .columns import label
+
+    parent, active = spec.get("parent"), spec.get("active")
+    if "parent" not in spec:
+        return ""  # a run.json of an earlier version does not say
+    if not isinstance(parent, str) or not isinstance(active, list):
+        return "always"
+    options = option_values(run.space.get(parent, {})) or []
+    names = [
+        label(options[i]) if 0 <= i < len(options) else f"option {i}" for i in active
+    ]
+    return f"{parent} is {' or '.join(names)}"
+
+
+def _importance_view(run: Run, imp: Importance | None) -> dict[str, Any] | None:
+    if imp is None:
+        return None
+    sample = (
+        f" The forest learned from a random sample of {imp.used} of the {imp.ok} "
+        f"successful trials (seed 0), which keeps the time bounded."
+        if imp.scores and imp.used < imp.ok
+        else ""
+    )
+    return {
+        "reason": imp.reason,
+        "text": IMPORTANCE_TEXT,
+        "small_print": IMPORTANCE_SMALL_PRINT + sample,
+        "scores": [(n, f"{100 * s:.0f}%") for n, s in imp.scores],
+    }
 
 
 # --------------------------------------------------------------------------- entry point
@@ -256,6 +409,8 @@ def write_report(
     report_dir: Path | None = None,
     fmt: str = "all",
     note: Callable[[str], None] | None = None,
+    refresh: float | None = None,
+    on_read: Callable[[Run], None] | None = None,
 ) -> list[Path]:
     """Write the report of the run in `run_dir`; return the files written.
 
@@ -267,7 +422,9 @@ def write_report(
     (tid, status, loss, duration, error) gets the column param_NAME.
     Each value of the run directory that does not fit its documented type is
     left out with one note, given to `note` (the CLI prints it) and listed in
-    report.html. Raises ReportError for user errors.
+    report.html. With `refresh` (seconds), report.html reloads itself that
+    often (`--watch`); `on_read` is given the run as it was read. Raises
+    ReportError for user errors.
     """
     if fmt not in FORMATS:
         raise ReportError(
@@ -275,6 +432,8 @@ def write_report(
         )
     run_dir = Path(run_dir)
     run = read_run(run_dir)
+    if on_read is not None:
+        on_read(run)
     for text in run.notes if note is not None else []:
         note(text)
     if report_dir is None:
@@ -298,11 +457,20 @@ def write_report(
     written: list[Path] = []
     if fmt in ("csv", "all"):
         written.append(_write_atomic(report_dir / "trials.csv", render_csv(run)))
-    plots = render_plots(run) if want_plots else []
+    imp = importance(run) if want_plots else None
+    plots = render_plots(run, imp) if want_plots else []
     if fmt in ("png", "all"):
         written.extend(_write_atomic(report_dir / p.filename, p.png) for p in plots)
     if fmt in ("html", "all"):
-        written.append(
-            _write_atomic(report_dir / "report.html", render_html(run, plots))
-        )
+        page = render_html(run, plots, imp, report_dir, refresh)
+        written.append(_write_atomic(report_dir / "report.html", page))
     return written
+
+
+def to_open(written: list[Path]) -> Path | None:
+    """The one file to open of those written: the page, else the table, else the plots' folder."""
+    by_name = {p.name: p for p in written}
+    for name in ("report.html", "trials.csv"):
+        if name in by_name:
+            return by_name[name]
+    return written[0].parent if written else None

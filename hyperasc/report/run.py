@@ -12,16 +12,19 @@ the field. The plots and the page then see only well-typed values.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..runtime.run_files import RUN_JSON, TRIALS_JSONL, kept_models
+from ..runtime.contract import option_values
+from ..runtime.run_files import RUN_JSON, TRIALS_JSONL, kept_models, trial_log_name
 
 CHOICE_DISTRIBUTIONS = frozenset({"choice", "pchoice"})
 LOG_DISTRIBUTIONS = frozenset({"loguniform", "qloguniform", "lognormal", "qlognormal"})
@@ -46,6 +49,7 @@ class Trial:
     end: datetime | None
     history: list[dict[str, list[float]]]
     epochs: int | None = None  # a pruned trial: the epochs it trained
+    log: str | None = None  # --quiet: the trial's log, relative to the run directory
 
     @property
     def pruned(self) -> bool:
@@ -70,7 +74,7 @@ class Run:
         default_factory=dict
     )  # --keep-best: tid -> file
 
-    @property
+    @functools.cached_property
     def space(self) -> dict[str, dict[str, Any]]:
         out = {}
         for entry in self.info.get("space") or []:
@@ -90,6 +94,77 @@ class Run:
     def best(self) -> Trial | None:
         ok = [t for t in self.trials if t.ok]
         return min(ok, key=lambda t: t.loss) if ok else None
+
+    @property
+    def objective(self) -> dict[str, Any] | None:
+        """run.json's objective record (what the loss is), when it has a usable one."""
+        record = self.info.get("objective")
+        return record if isinstance(record, dict) else None
+
+    def option_index(self, trial: Trial, name: str) -> int | None:
+        """Which option of the choice `name` the trial took, or None when unknown.
+
+        A distribution nested in an option records its sampled value, not the
+        option: the nested parameter, listed beside it while active, tells which.
+        """
+        if name not in trial.params:
+            return None
+        spec = self.space.get(name, {})
+        value = trial.params[name]
+        nested = spec.get("nested") or {}
+        for index, inner in nested.items():
+            if inner in trial.params and _same(trial.params[inner], value):
+                return int(index)
+        values = option_values(spec) or []
+        for i, option in enumerate(values):
+            if str(i) not in nested and _same(option, value):
+                return i
+        # A run.json without `nested` (an earlier version): the one option that is a
+        # distribution's text stands for the values no literal option matches.
+        calls = [
+            i
+            for i, option in enumerate(values)
+            if str(i) in nested
+            or (isinstance(option, str) and _DISTRIBUTION_CALL.match(option))
+        ]
+        return calls[0] if len(calls) == 1 else None
+
+    def is_active(self, trial: Trial, name: str, _depth: int = 0) -> bool:
+        """Whether the parameter was sampled in the trial: listed, and (when run.json
+        says which options of its parent choice run it) its parent took one of them."""
+        if name not in trial.params:
+            return False
+        spec = self.space.get(name, {})
+        parent, active = spec.get("parent"), spec.get("active")
+        if not isinstance(parent, str) or not isinstance(active, list) or _depth > 50:
+            return True
+        if not self.is_active(trial, parent, _depth + 1):
+            return False
+        index = self.option_index(trial, parent)
+        return index is None or index in active
+
+    def active_params(self, trial: Trial) -> dict[str, Any]:
+        """The trial's parameters that were sampled in it, in the trial's order."""
+        if not any(self.space.get(n, {}).get("parent") for n in trial.params):
+            return trial.params  # the common case, without a parent to look at
+        return {n: v for n, v in trial.params.items() if self.is_active(trial, n)}
+
+
+_DISTRIBUTION_CALL = re.compile(
+    r"\s*(hp\.)?(q?log)?(uniform|normal|randint|choice|pchoice|uniformint)\s*\("
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as trials record values (1 and 1.0 alike, True and 1 not)."""
+    if type(a) is bool or type(b) is bool:
+        return type(a) is type(b) and a == b
+    try:
+        return bool(a == b)
+    except (
+        Exception
+    ):  # noqa: BLE001 - a value from a damaged file compares as different
+        return False
 
 
 def _number(value: Any) -> float | None:
@@ -185,6 +260,8 @@ def _trial(obj: dict[str, Any], where: str, notes: _Notes) -> Trial | None:
         check(k, lambda v: _timestamp(v) is not None, "an ISO 8601 timestamp")
         for k in ("start", "end")
     )
+    # Only the file --quiet names is linked: never a path of the file's choosing.
+    log = check("log", lambda v: v == trial_log_name(tid), "this trial's log file")
     raw_history = obj.get("history")
     history, damaged = _history([] if raw_history is None else raw_history)
     if damaged:
@@ -200,6 +277,7 @@ def _trial(obj: dict[str, Any], where: str, notes: _Notes) -> Trial | None:
         end=_timestamp(end),
         history=history,
         epochs=epochs,
+        log=log,
     )
 
 
@@ -213,6 +291,20 @@ def _space_entry(entry: Any, where: str, notes: _Notes) -> dict[str, Any] | None
         ("args", lambda v: isinstance(v, list), "a list"),
         ("options", lambda v: isinstance(v, list), "a list"),
         ("values", lambda v: isinstance(v, list), "a list"),
+        ("parent", lambda v: isinstance(v, str), "a string"),
+        (
+            "active",
+            lambda v: isinstance(v, list)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in v),
+            "a list of option indices",
+        ),
+        (
+            "nested",
+            lambda v: isinstance(v, dict)
+            and all(isinstance(x, str) and x.isascii() and x.isdigit() for x in v)
+            and all(isinstance(x, str) for x in v.values()),
+            "a map of option indices to names",
+        ),
     ):
         if key not in entry:
             continue
@@ -272,10 +364,32 @@ def _read_info(run_json: Path, notes: _Notes) -> dict[str, Any]:
         for i, e in enumerate(space or [])
     ]
     loaded["space"] = [e for e in entries if e is not None]
+    objective = loaded.get("objective")
+    if objective is not None and not _objective_ok(objective):
+        notes.add("run.json: objective is not an objective record; left out")
+        loaded["objective"] = None
     if "started" in loaded and _timestamp(loaded["started"]) is None:
         notes.add("run.json: started is not an ISO 8601 timestamp; left out")
         loaded["started"] = None
     return loaded
+
+
+def _objective_ok(record: Any) -> bool:
+    """An objective record as contract.objective writes it (see runtime/contract.py)."""
+    if not isinstance(record, dict):
+        return False
+    expression, function, line = (
+        record.get(k) for k in ("expression", "function", "line")
+    )
+    metric, sign, offset = (record.get(k) for k in ("metric", "sign", "offset"))
+    return (
+        isinstance(expression, str)
+        and (function is None or isinstance(function, str))
+        and (line is None or (isinstance(line, int) and not isinstance(line, bool)))
+        and (metric is None or isinstance(metric, str))
+        and (sign is None or sign in (1, -1) and not isinstance(sign, bool))
+        and (offset is None or _finite(offset) is not None)
+    )
 
 
 def _one_clock(info: dict[str, Any], trials: list[Trial], notes: _Notes) -> None:
