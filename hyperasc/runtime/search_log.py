@@ -170,12 +170,16 @@ class SearchLog:
             return True
         return False
 
-    def interrupted(self, trials: hyperopt.Trials) -> int:
-        """Ctrl-C: keep what finished, in the checkpoint and trials.jsonl; exit status 130."""
+    def interrupted(self, trials: hyperopt.Trials, command: str = "") -> int:
+        """Ctrl-C: keep what finished, in the checkpoint and trials.jsonl; exit status 130.
+
+        `command` is the shell command that continues the search.
+        """
         self.run.save_checkpoint(trials)
         self.record_new(trials)
         print(
-            "\nInterrupted: finished trials are saved; continue with --resume.",
+            "\nInterrupted: finished trials are saved; continue with"
+            + (f":\n  {command}" if command else " --resume."),
             file=sys.stderr,
         )
         return 130
