@@ -224,8 +224,7 @@ class RunDirectory:
             "argv": previous.get("argv", argv),
             "started": previous.get("started", now),
             "resumed": previous.get("resumed", []) + ([now] if previous else []),
-            "resumes": previous.get("resumes", [])
-            + ([resume] if previous else []),
+            "resumes": previous.get("resumes", []) + ([resume] if previous else []),
             "seed": args.seed,
             "algo": args.algo,
             "max_evals": args.max_evals,

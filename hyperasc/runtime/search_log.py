@@ -12,7 +12,8 @@ import hyperopt
 from hyperopt import STATUS_OK
 
 from .run_directory import FINISHED, RunDirectory
-from .run_files import iso_time, kept_model_name
+from .run_files import BEST_MODEL, iso_time, kept_model_name, kept_models
+from .summary import BEST_SHOWN, best_trials_lines, kept_models_lines
 from .values import real_values
 
 if TYPE_CHECKING:
@@ -212,6 +213,7 @@ class SearchLog:
         for key, value in rows:
             print(f"  {key.ljust(width)}  {value}")
         print(f"\nSee the search: hyperasc report {self.run.path}")
+        self.print_best_and_kept(trials)
         if docs and not ok:
             first = min(docs, key=lambda t: t["tid"])
             print(
@@ -220,6 +222,32 @@ class SearchLog:
             )
             return 1
         return 0
+
+    def print_best_and_kept(self, trials: hyperopt.Trials) -> None:
+        """The summary's end: the best few trials, the kept models and how to load one."""
+        ranked = sorted(self.successful(trials), key=lambda t: t["result"]["loss"])
+        best = [
+            (t["tid"], t["result"]["loss"], real_values(self.parameters, self.space, t))
+            for t in ranked[:BEST_SHOWN]
+        ]
+        on_disk = kept_models(self.run.path)
+        made = made_models(trials.trials)
+        kept = [
+            (t["tid"], on_disk[t["tid"]])
+            for t in ranked
+            if t["tid"] in on_disk and t["tid"] in made
+        ]
+        best_model = self.run.file(BEST_MODEL)
+        blocks = (
+            best_trials_lines(best),
+            kept_models_lines(
+                kept,
+                self.run.keep_best,
+                best_model if os.path.exists(best_model) else None,
+            ),
+        )
+        for block in filter(None, blocks):
+            print("\n" + "\n".join(block))
 
 
 def made_models(docs: Sequence[Mapping[str, Any]]) -> set[int]:

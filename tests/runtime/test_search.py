@@ -250,7 +250,10 @@ def test_interrupted_and_finish_delegate_to_the_log(tmp_path, capsys):
     assert search.finish(trials) == 1 or len(trials.trials) == 0
     err = capsys.readouterr().err
     script, out = tmp_path / "tune.py", tmp_path / "run"
-    assert f"continue with:\n  {python_command()} {script} --max-evals 2 --out {out} --quiet --in-process --resume\n" in err
+    assert (
+        f"continue with:\n  {python_command()} {script} --max-evals 2 --out {out} --quiet --in-process --resume\n"
+        in err
+    )
 
 
 def test_run_main_turns_errors_into_one_line_and_a_status(monkeypatch, capsys):
