@@ -177,6 +177,9 @@ class SearchLog:
         `command` is the shell command that continues the search.
         """
         self.run.save_checkpoint(trials)
+        # Ctrl-C may have come between a line's append and its tid's entry in
+        # self.recorded: the file says what is recorded (and loses a half line).
+        self.recorded = self.run.recorded_tids()
         self.record_new(trials)
         print(
             "\nInterrupted: finished trials are saved; continue with"
