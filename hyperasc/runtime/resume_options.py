@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .contract import DEFAULT_OUT
-from .run_files import RUN_FILES, RUN_JSON, read_json
+from .run_files import LOCK, RUN_FILES, RUN_JSON, read_json
 
 # The one table: dest -> (flag, group). Every search option is here or in
 # SESSION_OPTIONS (tests/runtime/test_resume_options.py holds to that).
@@ -30,13 +30,14 @@ from .run_files import RUN_FILES, RUN_JSON, read_json
 RESTORED: dict[str, tuple[str, str | None]] = {
     "max_evals": ("--max-evals", None),
     "algo": ("--algo", None),
-    "timeout": ("--timeout", None),
+    "timeout": ("--timeout", None),  # counted from each start, as before
     "loss_threshold": ("--loss-threshold", None),
     "early_stop": ("--early-stop", None),
     "keep_best": ("--keep-best", None),
     # The configurations to try first: a resume that dropped them would make
     # another search than the one started. Recorded as an absolute path.
     "points": ("--points", None),
+    # Flags: once on, on for the whole run.
     "trial_seed": ("--no-trial-seed", None),
     "deterministic": ("--deterministic", None),
     "prune": ("--prune", None),
@@ -105,6 +106,11 @@ def resume_args(
     """
     out = os.path.abspath(args.out)
     present = [n for n in RUN_FILES if os.path.lexists(os.path.join(out, n))]
+    args.resume_changes = {}
+    if not present and os.path.lexists(os.path.join(out, LOCK)):
+        # A search starting there (RunLock says so), or one killed before it
+        # wrote run.json (RunDirectory.check_start refuses it, under the lock).
+        return []
     if not present:
         why = (
             f"no {', '.join(RUN_FILES[:-1])} or {RUN_FILES[-1]} in it"
@@ -115,7 +121,6 @@ def resume_args(
             f"--resume: no run to continue in {args.out} ({why}); give the run's "
             "--out, or drop --resume to start a new search"
         )
-    args.resume_changes = {}
     info = read_json(os.path.join(out, RUN_JSON))
     if info is None:  # damaged or lost: RunDirectory.check_start says which
         return []

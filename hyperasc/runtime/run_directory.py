@@ -93,7 +93,10 @@ class RunDirectory:
                 )
             return 0 if seed is None else seed
         if not existing:  # parse_args refuses it first; here under the lock too
-            raise RunError(f"--resume: no run to continue in {self.path}")
+            raise RunError(
+                f"--resume: no run to continue in {self.path} (no "
+                f"{', '.join(RUN_FILES[:-1])} or {RUN_FILES[-1]} in it)"
+            )
         previous = self.read_json("run.json")
         if previous is None:
             if os.path.exists(self.file("run.json")):

@@ -248,3 +248,13 @@ def test_continue_command_adds_out_and_resume_once():
 def test_python_command_is_this_python():
     name = python_command()
     assert name == sys.executable or shutil.which(name) == sys.executable
+
+
+def test_a_directory_holding_only_a_lock_is_left_to_the_lock(tmp_path):
+    """A search starting there says `in use`; a stale lock's run.json never
+    came, and RunDirectory.check_start refuses it (test_run_directory.py)."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "lock").write_text("{}")
+    args = resumed(str(out))
+    assert args.resume and args.resume_changes == {} and args.max_evals == 5

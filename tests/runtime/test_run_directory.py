@@ -68,7 +68,8 @@ def test_check_start_refuses_to_overwrite_a_run(tmp_path):
 
 def test_check_start_on_resume_checks_space_and_seed(tmp_path):
     run = RunDirectory(str(tmp_path))
-    with pytest.raises(RunError, match="no run to continue"):
+    (tmp_path / "lock").write_text("{}")  # a start killed before run.json
+    with pytest.raises(RunError, match="no run to continue in .* \\(no run.json"):
         run.check_start(True, PARAMETERS, None)  # nothing to resume
     # Records of earlier versions also held each parameter's line and column.
     moved = [dict(p, line=14, column=3) for p in PARAMETERS]
