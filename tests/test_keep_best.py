@@ -82,6 +82,41 @@ def test_keep_best_keeps_the_k_best_models_and_the_report_lists_them(tmp_path):
     assert "Kept models" in html and all(
         f"models/trial-{r['tid']}.keras" in html for r in best_two
     )
+    # The summary ends with the kept models, best first, and a line that loads the best.
+    paths = [str(out / kept_model_name(r["tid"])) for r in best_two]
+    tail = result.stdout.rstrip("\n").splitlines()[-4:]
+    assert tail[0] == "Kept models (--keep-best 2), best first"
+    assert [line.split()[-1] for line in tail[1:3]] == paths
+    assert tail[3] == f'Load the best: keras.models.load_model("{paths[0]}")'
+    loaded = eval(tail[3].split(": ", 1)[1], {"keras": keras})
+    assert loaded.layers[0].units == best_two[0]["params"]["Dense"]
+    info = json.loads((out / "run.json").read_text())
+    assert info["keras_backend"] == {
+        "name": keras.backend.backend(),
+        "version": getattr(__import__(keras.backend.backend()), "__version__", None),
+    }
+
+
+@pytest.mark.slow
+def test_a_resume_keeps_the_runs_keep_best(tmp_path):
+    script = tmp_path / "tune.py"
+    script.write_text(compile_text(TINY_KERAS))
+    out = tmp_path / "run"
+    first = run_script(script, out, "--max-evals", "3", "--keep-best", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    result = run_script(script, out, "--max-evals", "5", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resume: from run.json: --keep-best 2" in result.stderr
+    assert "resume: --max-evals 3 -> 5 (given again)" in result.stderr
+    info = json.loads((out / "run.json").read_text())
+    assert info["options"]["keep_best"] == 2 and info["max_evals"] == 5
+    assert info["resumes"][0]["changed"] == {"max_evals": [3, 5]}
+    records = [
+        json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()
+    ]
+    best_two = sorted(records, key=lambda r: r["loss"])[:2]
+    assert sorted(kept_models(str(out))) == sorted(r["tid"] for r in best_two)
+    assert "Kept models (--keep-best 2), best first" in result.stdout
 
 
 def test_best_ensemble_in_the_model_file_sets_the_default():

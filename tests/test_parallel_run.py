@@ -282,7 +282,8 @@ def test_a_sequential_resume_after_a_killed_parallel_run_reuses_the_lost_ids(tmp
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    run(script, *args[2:-2], "--resume")  # without --parallel
+    # Sequential: an option of where trials run replaces the run's --parallel.
+    run(script, *args[2:-2], "--resume", "--trials-per-process", "3")
     assert sorted(r["tid"] for r in records(out)) == list(range(6))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 
 from helpers import EXAMPLE, QUICK_MODEL, compile_model, records
 
+from hyperasc.runtime.resume_options import python_command
 from hyperasc.runtime.run_directory import trials_from_checkpoint
 
 # Every test here runs a compiled script in a subprocess: the full suite's, not the fast lane's.
@@ -306,6 +308,63 @@ def test_ctrl_c_saves_and_resume_finishes(tmp_path):
     assert saved >= 2 and len(records(out)) == saved
     run(script, *args[2:], "--resume")
     assert [r["tid"] for r in records(out)] == list(range(6))
+
+
+def interrupted(argv: list[str], cwd: Path, out: Path, lines: int) -> str:
+    """Run the script, Ctrl-C once `lines` trials finished; the command it prints."""
+    proc = subprocess.Popen(
+        [sys.executable, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRIAL_SLEEP": "0.4"},
+        cwd=cwd,
+    )
+    wait_for_lines(out / "trials.jsonl", lines, proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    return stderr.split("continue with:\n  ", 1)[1].splitlines()[0]
+
+
+def test_the_interrupt_prints_the_command_that_finishes_the_search(tmp_path):
+    script = compile_model(tmp_path, QUICK_MODEL)
+    out = tmp_path / "hyperasc-run"  # the default --out
+    command = interrupted(
+        [str(script), "--max-evals", "10", "--quiet"], tmp_path, out, 2
+    )
+    assert shlex.split(command) == [
+        python_command(),
+        str(script),
+        *["--max-evals", "10", "--quiet", "--out", "hyperasc-run", "--resume"],
+    ]
+    # A wrong --out is refused, and nothing is made there.
+    wrong = subprocess.run(
+        shlex.split(command.replace("hyperasc-run", "hyperasc-rnu")),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert wrong.returncode == 2, wrong.stderr
+    assert "no run to continue in hyperasc-rnu (no such directory)" in wrong.stderr
+    assert not (tmp_path / "hyperasc-rnu").exists()
+    # A bare --resume continues with the run's --max-evals 10 (not the
+    # script's 5); interrupted again, it prints a command with --resume once.
+    command = interrupted([str(script), "--resume", "--quiet"], tmp_path, out, 4)
+    assert shlex.split(command)[1:] == [
+        str(script),
+        *["--resume", "--quiet", "--out", "hyperasc-run"],
+    ]
+    resumed = subprocess.run(
+        shlex.split(command), capture_output=True, text=True, cwd=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resume: from run.json: --max-evals 10\n" in resumed.stderr
+    assert [r["tid"] for r in records(out)] == list(range(10))
+    info = json.loads((out / "run.json").read_text())
+    assert info["max_evals"] == 10 and info["options"]["max_evals"] == 10
+    assert all("changed" not in entry for entry in info["resumes"])
+    assert "Best 5 trials" in resumed.stdout
 
 
 def test_a_half_written_line_is_dropped_on_resume(tmp_path):

@@ -12,6 +12,7 @@ from typing import Any
 from .algorithm import ALGORITHMS
 from .contract import DEFAULT_OUT
 from .devices import DeviceError, describe_devices, parse_devices, plan_slots
+from .resume_options import ResumeError, given_options, resume_args
 
 MAX_SEED = 2**32 - 1
 
@@ -210,6 +211,19 @@ def parse_args(script: Any, argv: Sequence[str] | None = None) -> argparse.Names
         help="show Python tracebacks for errors (also: HYPERASC_DEBUG=1)",
     )
     args = parser.parse_args(argv)
+    # Which options this command line gives: --resume takes the others from
+    # the run, and the command that continues an interrupted search keeps them.
+    args.given = given_options(parser, argv)
+    args.resume_changes, args.resume_notes = {}, []
+    if args.resume:
+        defaults: dict[str, Any] = {}
+        for action in parser._actions:  # --trials-per-process's, not --in-process's
+            defaults.setdefault(action.dest, action.default)
+        defaults["keep_best"] = script.keep_best
+        try:
+            args.resume_notes = resume_args(args, args.given, defaults)
+        except ResumeError as exc:
+            parser.error(str(exc))
     for message in search_arg_errors(args):
         parser.error(message)
     if args.keep_best is None:  # the model file's default; remote workers keep none

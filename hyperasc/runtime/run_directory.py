@@ -80,8 +80,8 @@ class RunDirectory:
     ) -> int:
         """Refuse what cannot work, before anything is written; the run seed to use.
 
-        A new search needs an --out without a run in it. --resume needs the
-        same space (a comment or a moved line is fine) and the same seed.
+        A new search needs an --out without a run in it. --resume needs a run,
+        the same space (a comment or a moved line is fine) and the same seed.
         """
         self.check_no_links()
         existing = self.existing()
@@ -92,6 +92,11 @@ class RunDirectory:
                     "pass --resume to continue it or choose another --out"
                 )
             return 0 if seed is None else seed
+        if not existing:  # parse_args refuses it first; here under the lock too
+            raise RunError(
+                f"--resume: no run to continue in {self.path} (no "
+                f"{', '.join(RUN_FILES[:-1])} or {RUN_FILES[-1]} in it)"
+            )
         previous = self.read_json("run.json")
         if previous is None:
             if os.path.exists(self.file("run.json")):
@@ -211,6 +216,10 @@ class RunDirectory:
         previous = self.read_json("run.json") or {}
         now = utc_now()
         argv = (extra or {}).get("argv", list(sys.argv))
+        resume = {"at": now, "argv": argv}
+        changed = getattr(args, "resume_changes", None)
+        if changed:  # options given again with other values: {dest: [run's, now]}
+            resume["changed"] = changed
         info = {
             "hyperasc_version": script.version,
             "script": {"path": script.path, "sha256": file_sha256(script.path)},
@@ -218,13 +227,13 @@ class RunDirectory:
             "argv": previous.get("argv", argv),
             "started": previous.get("started", now),
             "resumed": previous.get("resumed", []) + ([now] if previous else []),
-            "resumes": previous.get("resumes", [])
-            + ([{"at": now, "argv": argv}] if previous else []),
+            "resumes": previous.get("resumes", []) + ([resume] if previous else []),
             "seed": args.seed,
             "algo": args.algo,
             "max_evals": args.max_evals,
             "backend": backend,
             "versions": package_versions(),
+            "keras_backend": keras_backend(),
             "devices": previous.get("devices") or visible_devices(),
             "space": space_record(script.parameters),
             "objective": getattr(script, "objective", None),
@@ -533,6 +542,36 @@ def package_versions() -> dict[str, str | None]:
             except metadata.PackageNotFoundError:
                 continue
     return versions
+
+
+# The package behind each Keras 3 backend, for its version.
+BACKEND_PACKAGES = {
+    "tensorflow": ["tensorflow", "tensorflow-cpu", "tensorflow-gpu"],
+    "jax": ["jax"],
+    "torch": ["torch"],
+    "numpy": ["numpy"],
+    "openvino": ["openvino"],
+}
+
+
+def keras_backend() -> dict[str, str | None] | None:
+    """The Keras backend the model file's Keras uses and its version; None when
+    the script has not imported Keras (nothing is imported here for it)."""
+    from importlib import metadata
+
+    keras = sys.modules.get("keras")
+    try:
+        name = str(keras.backend.backend())
+    except Exception:  # no Keras here (keras is None), or one without backend()
+        return None
+    version = None
+    for candidate in BACKEND_PACKAGES.get(name, [name]):
+        try:
+            version = metadata.version(candidate)
+            break
+        except (metadata.PackageNotFoundError, ValueError):
+            continue
+    return {"name": name, "version": version}
 
 
 def visible_devices() -> list[str]:

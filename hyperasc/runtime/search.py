@@ -23,6 +23,7 @@ from .mongo_worker import run_mongo_workers
 from .options import parse_args
 from .parallel import LocalTrials, enable_determinism, open_parallel_trials
 from .pruning import count_states, progress_with_counts, search_pruning
+from .resume_options import continue_command, option_record
 from .run_directory import RunDirectory
 from .run_lock import RunLock
 from .script import Script, data_once
@@ -47,7 +48,10 @@ class Search:
         **facts: Any,
     ) -> None:
         self.script = Script(path=script, trial=trial, **facts)
-        self.args = parse_args(self.script, argv)
+        self.argv = sys.argv[1:] if argv is None else list(argv)
+        # As the user typed it, for the command that continues the search.
+        self.command = sys.argv[0] if argv is None else script
+        self.args = parse_args(self.script, self.argv)
         self.worker = self.args.command == "worker"
         self.log = None
         self.algo = None
@@ -79,6 +83,8 @@ class Search:
         except BaseException:
             self.lock.release(remove=True)  # nothing written: not even the lock
             raise
+        for line in args.resume_notes:  # what --resume took from the run, or changed
+            print(line, file=sys.stderr)
         if args.mongo:
             trials = open_database_trials(run, args)
         elif args.spark:
@@ -145,8 +151,9 @@ class Search:
                 "they are not in the checkpoint, so --resume runs them again.",
                 file=sys.stderr,
             )
+        command = continue_command(self.argv, self.command, self.args.given)
         try:
-            return self.log.interrupted(trials)
+            return self.log.interrupted(trials, command)
         finally:
             self.release()
 
@@ -175,7 +182,11 @@ class Search:
         }
 
     def provenance(self) -> dict[str, Any]:
-        """run.json entries about the backend; a password never appears in them."""
+        """run.json entries about the options and backend; a password never appears in them."""
+        # What --resume continues with (resume_options.py).
+        return {"options": option_record(self.args), **self.backend_provenance()}
+
+    def backend_provenance(self) -> dict[str, Any]:
         args = self.args
         if args.mongo:
             return {

@@ -13,7 +13,8 @@ from hyperopt import STATUS_OK
 
 from .contract import metric_value, objective_text
 from .run_directory import FINISHED, RunDirectory
-from .run_files import iso_time, kept_model_name
+from .run_files import BEST_MODEL, iso_time, kept_model_name, kept_models
+from .summary import BEST_SHOWN, best_trials_lines, kept_models_lines
 from .values import real_values
 
 if TYPE_CHECKING:
@@ -174,12 +175,19 @@ class SearchLog:
             return True
         return False
 
-    def interrupted(self, trials: hyperopt.Trials) -> int:
-        """Ctrl-C: keep what finished, in the checkpoint and trials.jsonl; exit status 130."""
+    def interrupted(self, trials: hyperopt.Trials, command: str = "") -> int:
+        """Ctrl-C: keep what finished, in the checkpoint and trials.jsonl; exit status 130.
+
+        `command` is the shell command that continues the search.
+        """
         self.run.save_checkpoint(trials)
+        # Ctrl-C may have come between a line's append and its tid's entry in
+        # self.recorded: the file says what is recorded (and loses a half line).
+        self.recorded = self.run.recorded_tids()
         self.record_new(trials)
         print(
-            "\nInterrupted: finished trials are saved; continue with --resume.",
+            "\nInterrupted: finished trials are saved; continue with"
+            + (f":\n  {command}" if command else " --resume."),
             file=sys.stderr,
         )
         return 130
@@ -214,6 +222,7 @@ class SearchLog:
         for key, value in rows:
             print(f"  {key.ljust(width)}  {value}")
         print(f"\nSee the search: hyperasc report {self.run.path}")
+        self.print_best_and_kept(trials)
         if docs and not ok:
             first = min(docs, key=lambda t: t["tid"])
             print(
@@ -229,6 +238,32 @@ class SearchLog:
         if metric is None:
             return f"{loss:.6g}"
         return f"{loss:.6g} ({self.objective['metric']} {metric:.6g})"
+
+    def print_best_and_kept(self, trials: hyperopt.Trials) -> None:
+        """The summary's end: the best few trials, the kept models and how to load one."""
+        ranked = sorted(self.successful(trials), key=lambda t: t["result"]["loss"])
+        best = [
+            (t["tid"], t["result"]["loss"], real_values(self.parameters, self.space, t))
+            for t in ranked[:BEST_SHOWN]
+        ]
+        on_disk = kept_models(self.run.path)
+        made = made_models(trials.trials)
+        kept = [
+            (t["tid"], on_disk[t["tid"]])
+            for t in ranked
+            if t["tid"] in on_disk and t["tid"] in made
+        ]
+        best_model = self.run.file(BEST_MODEL)
+        blocks = (
+            best_trials_lines(best),
+            kept_models_lines(
+                kept,
+                self.run.keep_best,
+                best_model if os.path.exists(best_model) else None,
+            ),
+        )
+        for block in filter(None, blocks):
+            print("\n" + "\n".join(block))
 
 
 def made_models(docs: Sequence[Mapping[str, Any]]) -> set[int]:

@@ -47,7 +47,9 @@ def test_defaults_come_from_the_script():
     assert not (args.resume or args.reseed or args.quiet or args.debug)
 
 
-def test_every_option_is_parsed():
+def test_every_option_is_parsed(tmp_path):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "run.json").write_text("{}")  # --resume needs a run
     args = parse_args(
         SCRIPT,
         [
@@ -58,7 +60,7 @@ def test_every_option_is_parsed():
             "--seed",
             "9",
             "--out",
-            "o",
+            str(tmp_path / "o"),
             "--timeout",
             "2.5",
             "--loss-threshold",
@@ -80,7 +82,7 @@ def test_every_option_is_parsed():
         5,
         "rand",
         9,
-        "o",
+        str(tmp_path / "o"),
         2.5,
     )
     assert (args.loss_threshold, args.early_stop, args.points) == (0.1, 3, "p.json")

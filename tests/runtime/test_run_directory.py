@@ -15,6 +15,7 @@ import pytest
 
 from hyperasc.runtime.errors import RunError
 from hyperasc.runtime.run_directory import (
+    keras_backend,
     RunDirectory,
     checkpoint_bytes,
     is_loss,
@@ -67,9 +68,9 @@ def test_check_start_refuses_to_overwrite_a_run(tmp_path):
 
 def test_check_start_on_resume_checks_space_and_seed(tmp_path):
     run = RunDirectory(str(tmp_path))
-    assert (
-        run.check_start(True, PARAMETERS, None) == 0
-    )  # nothing to resume: a fresh start
+    (tmp_path / "lock").write_text("{}")  # a start killed before run.json
+    with pytest.raises(RunError, match="no run to continue in .* \\(no run.json"):
+        run.check_start(True, PARAMETERS, None)  # nothing to resume
     # Records of earlier versions also held each parameter's line and column.
     moved = [dict(p, line=14, column=3) for p in PARAMETERS]
     run.write_json("run.json", {"seed": 3, "space": moved})
@@ -264,6 +265,8 @@ def test_write_provenance_records_the_start_and_each_resume(tmp_path, monkeypatc
     )
     assert info["versions"]["hyperopt"] == hyperopt.__version__
 
+    assert info["keras_backend"] == keras_backend()
+
     monkeypatch.setattr(sys, "argv", ["tune.py", "--resume"])
     run.write_provenance(
         script,
@@ -279,6 +282,10 @@ def test_write_provenance_records_the_start_and_each_resume(tmp_path, monkeypatc
         {"at": again["resumed"][0], "argv": ["masked"]}
     ]
     assert again["max_evals"] == 9 and again["spark"] == {"n": 2}
+    changed = provenance_args(max_evals=12)
+    changed.resume_changes = {"max_evals": [9, 12]}
+    run.write_provenance(script, changed, "local")
+    assert run.read_json("run.json")["resumes"][-1]["changed"] == {"max_evals": [9, 12]}
 
 
 def test_write_json_and_read_json(tmp_path):
@@ -548,3 +555,36 @@ def test_a_nan_value_from_an_old_run_never_reaches_the_algorithm(tmp_path, capsy
         rstate=np.random.default_rng(0),
         show_progressbar=False,
     )
+
+
+KERAS_BACKEND_OF = """
+import importlib, json, os, sys
+from hyperasc.runtime.run_directory import keras_backend
+before = keras_backend()  # nothing imported Keras: nothing is imported for it
+if "keras" in sys.modules:
+    raise SystemExit("keras_backend imported keras")
+import keras
+name = os.environ["KERAS_BACKEND"]
+version = importlib.import_module(name).__version__
+print(json.dumps([before, keras_backend(), version]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_keras_backend_names_the_backend_in_use_and_its_version(backend):
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    proc = subprocess.run(
+        [sys.executable, "-c", KERAS_BACKEND_OF],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before, after, version = json.loads(proc.stdout.splitlines()[-1])
+    assert before is None
+    assert after == {"name": backend, "version": version}

@@ -12,6 +12,7 @@ import pytest
 
 from hyperasc.runtime import search as search_module
 from hyperasc.runtime.errors import RunError
+from hyperasc.runtime.resume_options import python_command
 from hyperasc.runtime.shipping import ShippedObjective
 from hyperasc.runtime.search import LocalObjective, Search, run_main
 from hyperasc.runtime.seeding import trial_seed
@@ -200,7 +201,9 @@ def test_objective_and_fmin_arguments_by_backend(tmp_path, monkeypatch):
         "stale_after": 8.0,
     }
     assert provenance["argv"][2] == "mongo://ann:***@db.example:27017/hyper/jobs"
-    assert spark.provenance() == {"spark": {"parallelism": 3}}
+    assert provenance["options"]["mongo"] == provenance["mongo"]["url"]
+    assert spark.provenance()["spark"] == {"parallelism": 3}
+    assert spark.provenance()["options"]["spark"] == 3
 
 
 def test_worker_command_is_recognised(tmp_path):
@@ -245,7 +248,12 @@ def test_interrupted_and_finish_delegate_to_the_log(tmp_path, capsys):
     trials = search.open_trials(make_space())
     assert search.interrupted(trials) == 130
     assert search.finish(trials) == 1 or len(trials.trials) == 0
-    assert "continue with --resume" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    script, out = tmp_path / "tune.py", tmp_path / "run"
+    assert (
+        f"continue with:\n  {python_command()} {script} --max-evals 2 --out {out} --quiet --in-process --resume\n"
+        in err
+    )
 
 
 def test_run_main_turns_errors_into_one_line_and_a_status(monkeypatch, capsys):

@@ -180,6 +180,17 @@ def test_interrupted_saves_and_exits_130(tmp_path, capsys):
     assert log.interrupted(trials) == 130
     lines = (tmp_path / "trials.jsonl").read_text().splitlines()
     assert [json.loads(line)["tid"] for line in lines] == [0, 1]
+    # Ctrl-C between a line's append and its entry in log.recorded: the
+    # file says what is recorded, so no line is written twice.
+    log.recorded.discard(1)
+    assert log.interrupted(trials) == 130
+    lines = (tmp_path / "trials.jsonl").read_text().splitlines()
+    assert [json.loads(line)["tid"] for line in lines] == [0, 1]
+    capsys.readouterr()
+    assert log.interrupted(trials, "python tune.py --resume") == 130
+    assert capsys.readouterr().err.endswith(
+        "continue with:\n  python tune.py --resume\n"
+    )
 
 
 def test_print_summary_counts_exactly(tmp_path, capsys):
@@ -204,6 +215,15 @@ def test_print_summary_counts_exactly(tmp_path, capsys):
     assert rows["units"] == repr(best["params"]["units"])
     assert rows["results"] == str(tmp_path) and "stopped" not in rows
     assert f"hyperasc report {tmp_path}" in out
+    # It ends with the best (up to five) trials, best first.
+    ranked = sorted(
+        (t for t in trials.trials if t["result"]["status"] == "ok"),
+        key=lambda t: t["result"]["loss"],
+    )
+    shown = min(5, len(ranked))
+    table = out.split(f"\nBest {shown} trials\n", 1)[1].splitlines()
+    assert table[0].split() == ["tid", "loss", "params"]
+    assert [int(row.split()[0]) for row in table[1:]] == [t["tid"] for t in ranked[:5]]
 
 
 def test_print_summary_when_every_trial_failed(tmp_path, capsys):
