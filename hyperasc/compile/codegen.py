@@ -94,7 +94,9 @@ def render(
     space_entries = [
         {
             "name_literal": json.dumps(p.name),
-            "expression": _hp_expression(p, space, prefix, shared, shared_lines),
+            "expression": _hp_expression(
+                p, space, prefix, shared, shared_lines, " " * 8
+            ),
         }
         for p in space.top_level
     ]
@@ -200,19 +202,22 @@ def _hp_expression(
     prefix: str,
     shared: dict[str, str],
     lines: list[str],
+    indent: str,
 ) -> str:
     """The hyperopt expression of `param`, its nested and conditional parameters in it.
 
     A conditional parameter of several options is one node: bound to a local
-    name in `lines` (deepest first), then named in each option.
+    name in `lines` (deepest first), then named in each option. `indent` is
+    that of the line the expression starts on: a choice with conditional
+    parameters is laid out one option a line (black leaves the space alone then).
     """
     if param.branch is not None and len(param.branch) > 1:
         if param.name not in shared:
-            expression = _hp_node(param, space, prefix, shared, lines)
+            expression = _hp_node(param, space, prefix, shared, lines, " " * 4)
             shared[param.name] = f"{prefix}branch{len(shared)}"
             lines.append(f"{shared[param.name]} = {expression}")
         return shared[param.name]
-    return _hp_node(param, space, prefix, shared, lines)
+    return _hp_node(param, space, prefix, shared, lines, indent)
 
 
 def _hp_node(
@@ -221,6 +226,7 @@ def _hp_node(
     prefix: str,
     shared: dict[str, str],
     lines: list[str],
+    indent: str,
 ) -> str:
     dist = param.dist
     label = json.dumps(param.name)
@@ -229,11 +235,14 @@ def _hp_node(
         if dist.options is None:
             return f"{hp}.{dist.dist}({label}, list({dist.options_text}))"
         values = [
-            _option_value(o, i, param, space, prefix, shared, lines)
+            _option_value(o, i, param, space, prefix, shared, lines, indent + " " * 4)
             for i, o in enumerate(dist.options)
         ]
         if dist.dist == "pchoice":
             values = [f"({o.probability}, {v})" for o, v in zip(dist.options, values)]
+        if param.name in space.deciders:
+            options = "".join(f"{indent}    {v},\n" for v in values)
+            return f"{hp}.{dist.dist}({label}, [\n{options}{indent}])"
         return f"{hp}.{dist.dist}({label}, [{', '.join(values)}])"
     return f"{hp}.{dist.dist}({', '.join([label, *dist.args])})"
 
@@ -246,18 +255,20 @@ def _option_value(
     prefix: str,
     shared: dict[str, str],
     lines: list[str],
+    indent: str,
 ) -> str:
     if parent.dist.is_object_choice:
         return json.dumps(option.text)
     if option.kind == "nested":
         nested = next(p for p in space.parameters if p.dist is option.nested)
-        return _hp_expression(nested, space, prefix, shared, lines)
+        return _hp_expression(nested, space, prefix, shared, lines, indent)
     if parent.name not in space.deciders:
         return option.text
     # The option's value under contract.OPTION_KEY, beside the parameters it samples.
-    entries = [f"{json.dumps(contract.OPTION_KEY)}: {option.text}"] + [
+    value = _literal(ast.literal_eval(option.text))  # a scalar (conditions.py)
+    entries = [f"{json.dumps(contract.OPTION_KEY)}: {value}"] + [
         f"{json.dumps(child.name)}: "
-        + _hp_expression(child, space, prefix, shared, lines)
+        + _hp_expression(child, space, prefix, shared, lines, indent)
         for child in space.branch_children(parent.name, index)
     ]
     return "{" + ", ".join(entries) + "}"

@@ -36,6 +36,7 @@ class Parameter:
     parent: str | None = None  # the choice a nested or conditional parameter belongs to
     # A conditional handle's parent options, for which it runs; None otherwise.
     branch: tuple[int, ...] | None = None
+    option: int | None = None  # a nested distribution's option index in its choice
 
     @property
     def line(self) -> int:
@@ -60,7 +61,11 @@ class Parameter:
                 else ([] if self.dist.dist in ("choice", "pchoice") else None)
             ),
             "parent": self.parent,
-            "active": list(self.branch) if self.branch is not None else None,
+            "active": (
+                list(self.branch)
+                if self.branch is not None
+                else [self.option] if self.option is not None else None
+            ),
         }
 
 
@@ -134,7 +139,9 @@ def build_space(program: Program, conditions: Conditions | None = None) -> Space
         for index, option in enumerate(dist.options or []):
             if option.nested is not None:
                 nested_name = take(option.nested, f"{name}_opt{index}")
-                into.append(Parameter(nested_name, option.nested, None, name))
+                into.append(
+                    Parameter(nested_name, option.nested, None, name, option=index)
+                )
                 add_nested(option.nested, nested_name, into)
 
     # A conditional handle is named after its choice, so choices are named first;

@@ -43,7 +43,7 @@ _hx_PARAMETERS = [
     {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "values": [1, 2, 3], "parent": None, "active": None, "object": False, "nested": {}},
     {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "values": [16, 32], "parent": None, "active": None, "object": False, "nested": {}},
 ]
-# fmt: on
+# (Still off for the space: one option of a choice with conditional parameters a line.)
 
 
 def _hx_space():
@@ -51,22 +51,14 @@ def _hx_space():
     _hx_hp = _hx_hyperopt.hp
     return {
         "rate": _hx_hp.uniform("rate", 0, 1),
-        "extra": _hx_hp.choice(
-            "extra",
-            [
-                {"": "three"},
-                {
-                    "": "four",
-                    "extra=four.extra": _hx_hp.choice(
-                        "extra=four.extra",
-                        [None, _hx_hp.uniform("extra=four.extra_opt1", 0, 0.5)],
-                    ),
-                },
-            ],
-        ),
+        "extra": _hx_hp.choice("extra", [
+            {"": "three"},
+            {"": "four", "extra=four.extra": _hx_hp.choice("extra=four.extra", [None, _hx_hp.uniform("extra=four.extra_opt1", 0, 0.5)])},
+        ]),
         "range": _hx_hp.choice("range", [1, 2, 3]),
         "batch_size": _hx_hp.choice("batch_size", [16, 32]),
     }
+# fmt: on
 
 
 # The running trial's sampled values: the model reads its hyperparameters here.
@@ -90,7 +82,6 @@ def model(x, y):
 def _hx_trial(params):
     """One trial: the model function with the sampled values."""
     _hx_params.clear()
-    # A choice's conditional parameters come in its option's dict: spread out here.
     _hx_params.update(__hyperasc_runtime__.load().flat_values(_hx_PARAMETERS, params))
     return model(*_hx_data())
 
