@@ -468,3 +468,133 @@ def test_compile_flat_space_is_in_the_regenerate_command(tmp_path):
     assert "--flat-space" in script.splitlines()[2]
     assert '"if_cond": _hx_hp.choice("if_cond", ["adam", "sgd"])' in script
     assert "load().flat_values" not in script
+
+
+# -- end to end: a compiled script records only active parameters -------------
+
+CHEAP = """\
+def data():
+    return (3.0,)
+
+
+def create_model(scale):
+    kind = {{choice(["adam", "sgd", "rmsprop"])}}
+    if kind == "adam":
+        lr = {{loguniform(-9, -2)}}
+        loss = lr * scale
+    elif kind in ("sgd",):
+        lr = {{loguniform(-9, -2)}}
+        if {{choice([True, False])}}:
+            lr = lr * {{uniform(0, 0.9)}}
+        loss = lr + 0.1
+    else:
+        loss = 0.5
+    width = 8 if {{choice([True, False])}} else {{quniform(1, 4, 1)}}
+    return loss + width * 0.01
+"""
+
+
+def _active_only(params: dict) -> None:
+    """Each branch parameter is there exactly when its choice's value takes the branch."""
+    assert ("kind=adam.lr" in params) == (params["kind"] == "adam"), params
+    assert ("kind=sgd.lr" in params) == (params["kind"] == "sgd"), params
+    assert ("kind=sgd.lr_1" in params) == (params["kind"] == "sgd"), params
+    momentum = params.get("kind=sgd.lr_1") is True
+    assert ("kind=sgd.lr_1=True.lr" in params) == momentum, params
+    assert ("width=False.width" in params) == (params["width"] is False), params
+
+
+@pytest.mark.slow  # runs the compiled script three times (about 6 s)
+def test_a_search_records_resumes_and_takes_points_with_active_parameters_only(
+    tmp_path,
+):
+    from helpers import compile_model, records, run_script
+
+    script = compile_model(tmp_path, CHEAP)
+    points = tmp_path / "points.json"
+    point = {"kind": "sgd", "kind=sgd.lr": 0.001, "kind=sgd.lr_1": False, "width": True}
+    points.write_text(json.dumps([point]))
+    out = tmp_path / "run"
+    done = run_script(
+        script, out, "--max-evals", "8", "--seed", "1", "--points", str(points)
+    )
+    assert done.returncode == 0, done.stderr
+    first = records(out)
+    assert first[0]["params"] == point
+    for record in first:
+        assert record["status"] == "ok"
+        _active_only(record["params"])
+    best = json.loads((out / "best.json").read_text())
+    _active_only(best["params"])
+    # Without the checkpoint, --resume rebuilds the search from trials.jsonl.
+    (out / "checkpoint").unlink()
+    done = run_script(script, out, "--max-evals", "14", "--seed", "1", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert "rebuilding the search from 8 trial(s)" in done.stderr + done.stdout
+    again = records(out)
+    assert again[:8] == first and len(again) == 14
+    for record in again:
+        _active_only(record["params"])
+    assert {r["params"]["kind"] for r in again} == {"adam", "sgd", "rmsprop"}
+    # A point giving an inactive parameter is refused before anything is written.
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{**point, "kind=adam.lr": 0.1}]))
+    refused = run_script(script, tmp_path / "other", "--points", str(bad))
+    assert refused.returncode == 1
+    assert "gives kind=adam.lr, not active" in refused.stderr
+    assert not (tmp_path / "other").exists()
+
+
+KERAS = """\
+import numpy as np
+from sklearn.datasets import load_digits
+from tensorflow import keras
+
+
+def data():
+    digits = load_digits()
+    x = (digits.data / 16.0).astype("float32")
+    return x[:600], digits.target[:600], x[600:900], digits.target[600:900]
+
+
+def create_model(x_train, y_train, x_test, y_test):
+    model = keras.Sequential(
+        [keras.layers.Input(shape=(64,)), keras.layers.Dense(32, activation="relu")]
+    )
+    if {{choice([True, False])}}:
+        model.add(keras.layers.Dropout({{uniform(0, 0.5)}}))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    if {{choice(["adam", "sgd"])}} == "adam":
+        optimizer = keras.optimizers.Adam(learning_rate={{loguniform(-7, -3)}})
+    else:
+        optimizer = keras.optimizers.SGD(
+            learning_rate={{loguniform(-5, -1)}}, momentum={{uniform(0, 0.9)}}
+        )
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=1, batch_size=64, verbose=0)
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    return -accuracy
+"""
+
+
+@pytest.mark.slow  # trains Keras models
+def test_a_keras_search_with_conditional_optimizer_parameters(tmp_path):
+    from helpers import compile_model, records, run_script
+
+    script = compile_model(tmp_path, KERAS)
+    out = tmp_path / "run"
+    done = run_script(script, out, "--max-evals", "4", "--seed", "2")
+    assert done.returncode == 0, done.stderr
+    found = records(out)
+    assert len(found) == 4 and all(r["status"] == "ok" for r in found)
+    for record in found:
+        params = record["params"]
+        adam = params["optimizer"] == "adam"
+        assert ("optimizer=adam.learning_rate" in params) == adam
+        assert ("optimizer=sgd.learning_rate" in params) != adam
+        assert ("optimizer=sgd.momentum" in params) != adam
+        assert ("Dropout=True.Dropout" in params) == (params["Dropout"] is True)
+        assert -1.0 <= record["loss"] < 0
+    done = run_script(script, out, "--max-evals", "6", "--seed", "2", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert len(records(out)) == 6
