@@ -14,6 +14,7 @@ from hyperasc.runtime.values import (
     NESTED,
     check_values,
     flat_values,
+    in_branch,
     hyperopt_values,
     jsonable,
     option_index,
@@ -435,3 +436,10 @@ def test_a_rebuilt_run_leaves_inactive_labels_empty():
         show_progressbar=False,
     )
     assert len(trials.trials) == 4
+
+
+def test_in_branch_tells_conditional_parameters_from_nested_ones():
+    described = {p["name"]: p for p in CONDITIONAL + PARAMETERS}
+    assert in_branch(described["optimizer=adam.lr"], described)
+    assert not in_branch(described["optimizer"], described)
+    assert not in_branch(described["rate_opt1"], described)  # nested in an option
