@@ -430,6 +430,7 @@ def test_the_script_is_byte_identical_and_notes_render_in_compiler_style():
     assert shown.splitlines()[1:] == [
         "            x = {{uniform(0, 1)}}",
         "                ^",
+        "  hint: bind the choice to a name once; give a changed value a name of its own",
     ]
 
 

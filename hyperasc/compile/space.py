@@ -179,7 +179,8 @@ def build_space(program: Program, conditions: Conditions | None = None) -> Space
         Diagnostic(
             h.line,
             h.column,
-            f"'{h.name}' {conditions.reasons[h.placeholder]}",
+            f"'{h.name}' {conditions.reasons[h.placeholder][0]}",
+            conditions.reasons[h.placeholder][1],
             severity="note",
         )
         for h in named
