@@ -7,8 +7,8 @@ pass (or fail) the test, so it becomes a parameter of those options.
 
 The rule is proved from the model function's text, or not applied: a test
 must read one choice of literal options, directly or through a name bound
-once from it, and be built from ==, !=, in, not in, is (None, True, False),
-not, and, or and the choice's truthiness. A handle that such an `if` seems
+once from it, and be built from ==, !=, <, <=, >, >=, in, not in, is (None,
+True, False), not, and, or and the choice's truthiness. A handle that such an `if` seems
 to decide but the compiler cannot prove (the name bound again, the `if` in
 a loop body, a helper called from outside the branch or from every branch)
 stays where it was, with a note that says why.
@@ -29,7 +29,13 @@ _COMPARE = {
     ast.NotEq: operator.ne,
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
+# `3 < n` is `n > 3`.
+_FLIPPED = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE}
 _LOOPS = (
     ast.For,
     ast.AsyncFor,
@@ -308,6 +314,7 @@ class _Walker:
         decider = self._decider(left) if isinstance(left, ast.Name) else None
         if decider is None and type(op) in _COMPARE and isinstance(right, ast.Name):
             decider, left, right = self._decider(right), right, left  # 'adam' == opt
+            op = _FLIPPED.get(type(op), type(op))()
         if decider is None:
             return None
         try:
@@ -326,14 +333,15 @@ class _Walker:
             return decider, passing
         if type(op) not in _COMPARE or not isinstance(constant, _SCALARS):
             return None
-        if isinstance(op, (ast.Is, ast.IsNot)) and constant not in (None, True, False):
-            return None  # `is` with other constants depends on the interpreter
         if isinstance(op, (ast.Is, ast.IsNot)) and not isinstance(
             constant, (bool, type(None))
         ):
-            return None  # 1 == True, but 1 is not True
+            return None  # `is` with other constants depends on the interpreter
         compare = _COMPARE[type(op)]
-        return decider, _passing(values, lambda v: compare(v, constant))
+        try:
+            return decider, _passing(values, lambda v: compare(v, constant))
+        except TypeError:  # None < 1: the model would fail the same way
+            return None
 
     # -- helpers ---------------------------------------------------------------
 
