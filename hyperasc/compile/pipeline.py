@@ -12,7 +12,7 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-from . import checks, codegen, discovery, handles, objective, scanner
+from . import checks, codegen, conditions, discovery, handles, objective, scanner
 from ..diagnostics import CompileError, Diagnostic, error
 from .placeholders import substitute
 from .source import Source
@@ -32,19 +32,26 @@ class Analysis:
 
 
 def analyse(
-    source: Source, model_fn: str | None = None, data_fn: str | None = None
+    source: Source,
+    model_fn: str | None = None,
+    data_fn: str | None = None,
+    flat_space: bool = False,
 ) -> Analysis:
     """Scan, parse and check a model file; raise CompileError on bad input.
 
     `hyperasc space` stops here and `hyperasc compile` goes on from here, so
-    both accept exactly the same files.
+    both accept exactly the same files. With `flat_space` every handle is a
+    top-level parameter, none conditional on a choice (conditions.py).
     """
     with _within_limits(source.text):
-        return _analyse(source, model_fn, data_fn)
+        return _analyse(source, model_fn, data_fn, flat_space)
 
 
 def _analyse(
-    source: Source, model_fn: str | None = None, data_fn: str | None = None
+    source: Source,
+    model_fn: str | None = None,
+    data_fn: str | None = None,
+    flat_space: bool = False,
 ) -> Analysis:
     warnings: list[Diagnostic] = []
     parsed: list[scanner.Handle] = []
@@ -63,15 +70,20 @@ def _analyse(
     for handle in parsed:
         for dist in [handle.distribution, *handle.distribution.nested]:
             roots |= dist.names | dist.option_names
-    program = discovery.discover(
-        substitute(source.text, parsed), parsed, model_fn, data_fn, roots
-    )
+    substituted = substitute(source.text, parsed)
+    program = discovery.discover(substituted, parsed, model_fn, data_fn, roots)
     checks.check(program, source.text)
-    space = build_space(program)
+    found = None
+    if not flat_space:
+        found = conditions.find_conditions(
+            substituted, checks.searched(program), program.model.name
+        )
+    space = build_space(program, found)
     warnings.extend(program.notes)  # what the script does where hyperas did not
+    warnings.extend(space.notes)  # handles an `if` seemed to decide, left unconditional
     warnings.sort(key=lambda d: (d.line, d.column))
-    found = objective.find(program.model, program.handles)
-    return Analysis(source, program, space, warnings, _in_cell(found, source))
+    loss = objective.find(program.model, program.handles)
+    return Analysis(source, program, space, warnings, _in_cell(loss, source))
 
 
 def _in_cell(record: dict | None, source: Source) -> dict | None:
@@ -91,9 +103,10 @@ def compile_source(
     target: codegen.Target,
     model_fn: str | None = None,
     data_fn: str | None = None,
+    flat_space: bool = False,
 ) -> tuple[str, list[Diagnostic]]:
     """The formatted tuning script for `source`, and any warnings."""
-    analysis = analyse(source, model_fn, data_fn)
+    analysis = analyse(source, model_fn, data_fn, flat_space)
     with _within_limits(source.text):
         script = codegen.generate(
             analysis.program,
