@@ -45,7 +45,6 @@ _hx_PARAMETERS = [
     {"name": "batch", "distribution": "choice", "args": ["[32, 64]"], "values": [32, 64], "parent": None, "active": None, "object": False, "nested": {}},
     {"name": "epochs", "distribution": "choice", "args": ["[1, 2]"], "values": [1, 2], "parent": None, "active": None, "object": False, "nested": {}},
 ]
-# (Still off for the space: one option of a choice with conditional parameters a line.)
 
 
 def _hx_space():

@@ -43,7 +43,6 @@ _hx_PARAMETERS = [
     {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "values": [1, 2, 3], "parent": None, "active": None, "object": False, "nested": {}},
     {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "values": [16, 32], "parent": None, "active": None, "object": False, "nested": {}},
 ]
-# (Still off for the space: one option of a choice with conditional parameters a line.)
 
 
 def _hx_space():
