@@ -28,7 +28,7 @@ def create_model(x_train, y_train, x_test, y_test):
     model.add(layers.Dense({{choice([32, 64, 128])}}, activation={{choice(["relu", "tanh"])}}))
     model.add(layers.Dropout({{uniform(0, 0.5)}}))
     # A conditional layer: the search decides whether it exists.
-    if {{choice(["one", "two"])}} == "two":
+    if {{choice("layers", ["one", "two"])}} == "two":
         model.add(layers.Dense(32, activation="relu"))
         model.add(layers.Dropout({{uniform(0, 0.5)}}))
     # An object choice: each option is a layer built afresh in every trial.
