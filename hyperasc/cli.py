@@ -100,6 +100,13 @@ _data_fn = click.option(
 )
 
 
+_flat_space = click.option(
+    "--flat-space",
+    is_flag=True,
+    help="Make every handle a top-level parameter, none conditional on a choice's branch.",
+)
+
+
 @cli.command("compile")
 @click.argument("model", metavar="MODEL")
 @click.option(
@@ -116,8 +123,14 @@ _data_fn = click.option(
 )
 @_model_fn
 @_data_fn
+@_flat_space
 def compile_command(
-    model: str, out: str | None, check: bool, model_fn: str | None, data_fn: str | None
+    model: str,
+    out: str | None,
+    check: bool,
+    model_fn: str | None,
+    data_fn: str | None,
+    flat_space: bool,
 ) -> None:
     """Compile MODEL ('-' for stdin) into a self-contained tuning script."""
     from .compile.codegen import Target
@@ -134,12 +147,13 @@ def compile_command(
     words = ["hyperasc", "compile", model] + ([] if to_stdout else ["-o", out])
     for flag, name in (("--model-fn", model_fn), ("--data-fn", data_fn)):
         words += [flag, name] if name else []
+    words += ["--flat-space"] if flat_space else []
     command = shlex.join(words)
     target = Target(
         source.path, command, "tune.py" if to_stdout else os.path.basename(out)
     )
     with _diagnostics(source):
-        script, warnings = compile_source(source, target, model_fn, data_fn)
+        script, warnings = compile_source(source, target, model_fn, data_fn, flat_space)
     _print_diagnostics(source, warnings)
     _upgrade_note(source)
     if check:
@@ -155,23 +169,35 @@ def compile_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the space as JSON.")
 @_model_fn
 @_data_fn
+@_flat_space
 def space_command(
-    model: str, as_json: bool, model_fn: str | None, data_fn: str | None
+    model: str,
+    as_json: bool,
+    model_fn: str | None,
+    data_fn: str | None,
+    flat_space: bool,
 ) -> None:
-    """Print the search space extracted from MODEL ('-' for stdin)."""
+    """Print the search space extracted from MODEL ('-' for stdin).
+
+    A parameter nested in a choice, or sampled only for some of its options,
+    is indented under it.
+    """
     from .compile.pipeline import analyse
 
     source = _read(model)
     with _diagnostics(source):
-        analysis = analyse(source, model_fn, data_fn)
+        analysis = analyse(source, model_fn, data_fn, flat_space)
     _print_diagnostics(source, analysis.warnings)
     records = [p.describe() for p in analysis.space.parameters]
     if as_json:
         click.echo(json.dumps({"parameters": records}, indent=2))
         return
     rows = [("NAME", "DISTRIBUTION", "ARGUMENTS", "LOCATION")]
+    depth: dict[str, int] = {}
     for record, param in zip(records, analysis.space.parameters):
-        name = ("  " if param.parent else "") + record["name"]
+        # Parents come before their children (space._tree): indent by depth.
+        depth[param.name] = depth.get(param.parent, -1) + 1 if param.parent else 0
+        name = "  " * depth[param.name] + record["name"]
         args = ", ".join(" ".join(a.split()) for a in record["args"])
         rows.append(
             (

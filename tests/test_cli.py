@@ -150,6 +150,8 @@ return 0
             "line",
             "column",
             "options",
+            "parent",
+            "active",
         ]
         if record["name"] != "inner":
             line = text.splitlines()[record["line"] - 1]
@@ -159,6 +161,8 @@ return 0
     assert params[0]["args"] == ["[None, uniform('inner', 0, 0.5)]"]
     assert params[1]["distribution"] == "uniform" and params[1]["args"] == ["0", "0.5"]
     assert params[1]["options"] is None
+    assert (params[1]["parent"], params[1]["active"]) == ("first", [1])
+    assert (params[0]["parent"], params[0]["active"]) == (None, None)
     assert params[2]["options"] == ["'a'", "'b'"]
     assert (params[3]["line"], params[3]["column"]) == (8, 13)
     assert params[3]["args"] == ["1", "10", "1"]

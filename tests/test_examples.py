@@ -106,7 +106,7 @@ def test_handles_in_every_kind_of_place(tmp_path):
     for record, seen in zip(records, seen_list):
         params = record["params"]
         assert record["status"] == "ok"
-        assert seen["large"] == (params["if_cond"] == "large")
+        assert seen["large"] == (params["large"] == "large")  # named after its branch
         assert seen["count"] == params["range"] in (1, 2, 3)
         assert 0.0 <= params["scaled"] <= 4.0 and seen["scaled"] == [
             0.0,

@@ -88,6 +88,18 @@ def render(
     """The unformatted part of the script that depends on the model file."""
     replacements = {h.placeholder: _replacement(h, prefix) for h in space.handles}
     minimize = program.minimize
+    # Conditional parameters sampled for several options: one node, bound once.
+    shared: dict[str, str] = {}
+    shared_lines: list[str] = []
+    space_entries = [
+        {
+            "name_literal": json.dumps(p.name),
+            "expression": _hp_expression(
+                p, space, prefix, shared, shared_lines, " " * 8
+            ),
+        }
+        for p in space.top_level
+    ]
     context = {
         "prefix": prefix,
         "version": __version__,
@@ -118,13 +130,10 @@ def render(
         "space_data": [
             (name, program.model.params.index(name)) for name in space.data_names
         ],
-        "space_entries": [
-            {
-                "name_literal": json.dumps(p.name),
-                "expression": _hp_expression(p, space, prefix),
-            }
-            for p in space.top_level
-        ],
+        "space_entries": space_entries,
+        "space_shared": shared_lines,
+        # Conditional parameters arrive in their options' dicts: spread out for the model.
+        "conditional": bool(space.deciders),
         "parameter_lines": [_literal(_record(p, space)) for p in space.parameters],
         "model_function": fill(program.model.text, replacements),
         "model_name": program.model.name,
@@ -187,27 +196,82 @@ def _operand(text: str) -> str:
     return f"({text})" if isinstance(node, (ast.IfExp, ast.Lambda)) else text
 
 
-def _hp_expression(param: Parameter, space: Space, prefix: str) -> str:
+def _hp_expression(
+    param: Parameter,
+    space: Space,
+    prefix: str,
+    shared: dict[str, str],
+    lines: list[str],
+    indent: str,
+) -> str:
+    """The hyperopt expression of `param`, its nested and conditional parameters in it.
+
+    A conditional parameter of several options is one node: bound to a local
+    name in `lines` (deepest first), then named in each option. `indent` is
+    that of the line the expression starts on: a choice with conditional
+    parameters is laid out one option a line (black leaves the space alone then).
+    """
+    if param.branch is not None and len(param.branch) > 1:
+        if param.name not in shared:
+            expression = _hp_node(param, space, prefix, shared, lines, " " * 4)
+            shared[param.name] = f"{prefix}branch{len(shared)}"
+            lines.append(f"{shared[param.name]} = {expression}")
+        return shared[param.name]
+    return _hp_node(param, space, prefix, shared, lines, indent)
+
+
+def _hp_node(
+    param: Parameter,
+    space: Space,
+    prefix: str,
+    shared: dict[str, str],
+    lines: list[str],
+    indent: str,
+) -> str:
     dist = param.dist
     label = json.dumps(param.name)
     hp = f"{prefix}hp"
     if dist.dist in ("choice", "pchoice"):
         if dist.options is None:
             return f"{hp}.{dist.dist}({label}, list({dist.options_text}))"
-        values = [_option_value(o, param, space, prefix) for o in dist.options]
+        values = [
+            _option_value(o, i, param, space, prefix, shared, lines, indent + " " * 4)
+            for i, o in enumerate(dist.options)
+        ]
         if dist.dist == "pchoice":
             values = [f"({o.probability}, {v})" for o, v in zip(dist.options, values)]
+        if param.name in space.deciders:
+            options = "".join(f"{indent}    {v},\n" for v in values)
+            return f"{hp}.{dist.dist}({label}, [\n{options}{indent}])"
         return f"{hp}.{dist.dist}({label}, [{', '.join(values)}])"
     return f"{hp}.{dist.dist}({', '.join([label, *dist.args])})"
 
 
-def _option_value(option, parent: Parameter, space: Space, prefix: str) -> str:
+def _option_value(
+    option,
+    index: int,
+    parent: Parameter,
+    space: Space,
+    prefix: str,
+    shared: dict[str, str],
+    lines: list[str],
+    indent: str,
+) -> str:
     if parent.dist.is_object_choice:
         return json.dumps(option.text)
     if option.kind == "nested":
         nested = next(p for p in space.parameters if p.dist is option.nested)
-        return _hp_expression(nested, space, prefix)
-    return option.text
+        return _hp_expression(nested, space, prefix, shared, lines, indent)
+    if parent.name not in space.deciders:
+        return option.text
+    # The option's value under contract.OPTION_KEY, beside the parameters it samples.
+    value = _literal(ast.literal_eval(option.text))  # a scalar (conditions.py)
+    entries = [f"{json.dumps(contract.OPTION_KEY)}: {value}"] + [
+        f"{json.dumps(child.name)}: "
+        + _hp_expression(child, space, prefix, shared, lines, indent)
+        for child in space.branch_children(parent.name, index)
+    ]
+    return "{" + ", ".join(entries) + "}"
 
 
 def _search_defaults(program: Program) -> list[tuple[str, str]]:
@@ -264,6 +328,8 @@ def _active(param: Parameter, space: Space) -> list[int] | None:
     """The parent's option indices for which `param` is sampled (contract.py's `active`)."""
     if param.parent is None:
         return None
+    if param.branch is not None:
+        return list(param.branch)
     parent = next(p for p in space.parameters if p.name == param.parent)
     return [
         i for i, o in enumerate(parent.dist.options or []) if o.nested is param.dist

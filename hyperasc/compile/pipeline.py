@@ -12,7 +12,7 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-from . import checks, codegen, discovery, handles, scanner
+from . import checks, codegen, conditions, discovery, handles, scanner
 from ..diagnostics import CompileError, Diagnostic, error
 from .placeholders import substitute
 from .source import Source
@@ -30,19 +30,26 @@ class Analysis:
 
 
 def analyse(
-    source: Source, model_fn: str | None = None, data_fn: str | None = None
+    source: Source,
+    model_fn: str | None = None,
+    data_fn: str | None = None,
+    flat_space: bool = False,
 ) -> Analysis:
     """Scan, parse and check a model file; raise CompileError on bad input.
 
     `hyperasc space` stops here and `hyperasc compile` goes on from here, so
-    both accept exactly the same files.
+    both accept exactly the same files. With `flat_space` every handle is a
+    top-level parameter, none conditional on a choice (conditions.py).
     """
     with _within_limits(source.text):
-        return _analyse(source, model_fn, data_fn)
+        return _analyse(source, model_fn, data_fn, flat_space)
 
 
 def _analyse(
-    source: Source, model_fn: str | None = None, data_fn: str | None = None
+    source: Source,
+    model_fn: str | None = None,
+    data_fn: str | None = None,
+    flat_space: bool = False,
 ) -> Analysis:
     warnings: list[Diagnostic] = []
     parsed: list[scanner.Handle] = []
@@ -61,12 +68,17 @@ def _analyse(
     for handle in parsed:
         for dist in [handle.distribution, *handle.distribution.nested]:
             roots |= dist.names | dist.option_names
-    program = discovery.discover(
-        substitute(source.text, parsed), parsed, model_fn, data_fn, roots
-    )
+    substituted = substitute(source.text, parsed)
+    program = discovery.discover(substituted, parsed, model_fn, data_fn, roots)
     checks.check(program, source.text)
-    space = build_space(program)
+    found = None
+    if not flat_space:
+        found = conditions.find_conditions(
+            substituted, checks.searched(program), program.model.name
+        )
+    space = build_space(program, found)
     warnings.extend(program.notes)  # what the script does where hyperas did not
+    warnings.extend(space.notes)  # handles an `if` seemed to decide, left unconditional
     warnings.sort(key=lambda d: (d.line, d.column))
     return Analysis(source, program, space, warnings)
 
@@ -76,9 +88,10 @@ def compile_source(
     target: codegen.Target,
     model_fn: str | None = None,
     data_fn: str | None = None,
+    flat_space: bool = False,
 ) -> tuple[str, list[Diagnostic]]:
     """The formatted tuning script for `source`, and any warnings."""
-    analysis = analyse(source, model_fn, data_fn)
+    analysis = analyse(source, model_fn, data_fn, flat_space)
     with _within_limits(source.text):
         script = codegen.generate(
             analysis.program, analysis.space, source.sha256, target, source.text

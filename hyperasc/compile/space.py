@@ -3,19 +3,29 @@
 Names follow hyperas so `best` dictionaries keep their keys (see README,
 "Naming rules"): explicit names win, then the handle's context, then `_1`,
 `_2`... suffixes in source order. Nested distributions are named after their
-choice: `{choice}_opt{index}`. The checks ran before (checks.py), so naming
-cannot fail.
+choice: `{choice}_opt{index}`. A handle that runs only for some options of a
+choice (conditions.py) is a parameter of those options, named after them:
+`{choice}={option}.{own name}`, options joined by `|`, an option whose text
+would be ambiguous in a name shown as `#{index}`. The checks ran before
+(checks.py), so naming cannot fail.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..diagnostics import Diagnostic
 from .checks import kind_of_name, names_read, searched
+from .conditions import Conditions
 from .discovery import Program
 from .records import Distribution
 from .records import Handle
+
+# An option's text in a name: the characters that would make it ambiguous.
+_UNSAFE = set(".=|#'\"")
+_LONGEST_OPTION = 24
 
 
 @dataclass
@@ -23,7 +33,10 @@ class Parameter:
     name: str
     dist: Distribution
     handle: Handle | None  # the handle's record; None for a nested distribution
-    parent: str | None = None  # the choice a nested distribution belongs to
+    parent: str | None = None  # the choice a nested or conditional parameter belongs to
+    # A conditional handle's parent options, for which it runs; None otherwise.
+    branch: tuple[int, ...] | None = None
+    option: int | None = None  # a nested distribution's option index in its choice
 
     @property
     def line(self) -> int:
@@ -47,6 +60,12 @@ class Parameter:
                 if options is not None
                 else ([] if self.dist.dist in ("choice", "pchoice") else None)
             ),
+            "parent": self.parent,
+            "active": (
+                list(self.branch)
+                if self.branch is not None
+                else [self.option] if self.option is not None else None
+            ),
         }
 
 
@@ -59,15 +78,40 @@ class Space:
     # Whether bounds read data()'s local variables (Program.data_locals), so that
     # data() must run before the space is built.
     reads_data_locals: bool = False
+    # Notes on handles an `if` seemed to decide but that stay unconditional.
+    notes: list[Diagnostic] = field(default_factory=list)
 
     @property
     def top_level(self) -> list[Parameter]:
         return [p for p in self.parameters if p.parent is None]
 
+    @property
+    def deciders(self) -> set[str]:
+        """The choices with conditional parameters: their options become dicts."""
+        return {p.parent for p in self.parameters if p.branch is not None}
 
-def build_space(program: Program) -> Space:
-    """Name the distributions of the search's handles, nested ones included."""
+    def branch_children(self, name: str, index: int) -> list[Parameter]:
+        """The conditional parameters that option `index` of choice `name` samples."""
+        return [
+            p
+            for p in self.parameters
+            if p.parent == name and p.branch is not None and index in p.branch
+        ]
+
+
+def build_space(program: Program, conditions: Conditions | None = None) -> Space:
+    """Name the distributions of the search's handles, nested ones included.
+
+    Without `conditions` (--flat-space) every handle is a top-level parameter.
+    """
     handles = searched(program)
+    conditions = conditions or Conditions()
+    present = {h.placeholder for h in handles}
+    of = {
+        placeholder: condition
+        for placeholder, condition in conditions.of.items()
+        if placeholder in present and condition.decider in present
+    }
     taken: set[str] = set()
     stack = [h.distribution for h in reversed(handles)]
     while stack:
@@ -87,22 +131,60 @@ def build_space(program: Program) -> Space:
         taken.add(name)
         return name
 
-    named: list[Handle] = []
-    parameters: list[Parameter] = []
+    made: dict[str, list[Parameter]] = (
+        {}
+    )  # placeholder -> its parameter, nested ones after
 
-    def add_nested(dist: Distribution, name: str) -> None:
+    def add_nested(dist: Distribution, name: str, into: list[Parameter]) -> None:
         for index, option in enumerate(dist.options or []):
             if option.nested is not None:
                 nested_name = take(option.nested, f"{name}_opt{index}")
-                parameters.append(Parameter(nested_name, option.nested, None, name))
-                add_nested(option.nested, nested_name)
+                into.append(
+                    Parameter(nested_name, option.nested, None, name, option=index)
+                )
+                add_nested(option.nested, nested_name, into)
 
-    for handle in handles:
-        base = handle.site.context_name if handle.site else "param"
-        handle = dataclasses.replace(handle, name=take(handle.distribution, base))
-        named.append(handle)
-        parameters.append(Parameter(handle.name, handle.distribution, handle))
-        add_nested(handle.distribution, handle.name)
+    # A conditional handle is named after its choice, so choices are named first;
+    # without conditions this is one pass in source order, as hyperas named them.
+    names: dict[str, str] = {}
+    pending = list(handles)
+    while pending:
+        later = []
+        for handle in pending:
+            condition = of.get(handle.placeholder)
+            if condition is not None and condition.decider not in names:
+                later.append(handle)
+                continue
+            base = conditions.names.get(handle.placeholder) or (
+                handle.site.context_name if handle.site else "param"
+            )
+            parent, branch = None, None
+            if condition is not None:
+                parent, branch = names[condition.decider], condition.options
+                decider = next(h for h in handles if h.placeholder == condition.decider)
+                base = f"{parent}={_options_label(decider.distribution, branch)}.{base}"
+            name = take(handle.distribution, base)
+            names[handle.placeholder] = name
+            own = [Parameter(name, handle.distribution, None, parent, branch)]
+            add_nested(handle.distribution, name, own)
+            made[handle.placeholder] = own
+        if len(later) == len(pending):  # a cycle: conditions.py drops them
+            raise AssertionError("conditional parameters form a cycle")
+        pending = later
+    named = [dataclasses.replace(h, name=names[h.placeholder]) for h in handles]
+    for handle in named:
+        made[handle.placeholder][0].handle = handle
+    parameters = _tree([p for h in handles for p in made[h.placeholder]])
+    notes = [
+        Diagnostic(
+            h.line,
+            h.column,
+            f"'{h.name}' {conditions.reasons[h.placeholder]}",
+            severity="note",
+        )
+        for h in named
+        if h.placeholder in conditions.reasons
+    ]
     kinds = {
         kind_of_name(name, handle, program)
         for handle in named
@@ -114,4 +196,38 @@ def build_space(program: Program) -> Space:
         parameters,
         [n for n in program.model.params if n in used_data],
         "data_local" in kinds,
+        notes,
     )
+
+
+def _tree(parameters: list[Parameter]) -> list[Parameter]:
+    """Each parameter followed by its children (nested, then conditional), depth first."""
+    children: dict[str, list[Parameter]] = {}
+    for param in parameters:
+        if param.parent is not None:
+            children.setdefault(param.parent, []).append(param)
+    ordered: list[Parameter] = []
+    stack = [p for p in reversed(parameters) if p.parent is None]
+    while stack:
+        param = stack.pop()
+        ordered.append(param)
+        stack.extend(reversed(children.get(param.name, [])))
+    return ordered
+
+
+def _options_label(dist: Distribution, options: tuple[int, ...]) -> str:
+    """`sgd`, `sgd|rmsprop`, `3`, `None`, or `#2` where the option's text is unsafe."""
+    return "|".join(_option_label(dist.options[i].text, i) for i in options)
+
+
+def _option_label(text: str, index: int) -> str:
+    value = ast.literal_eval(text)  # conditions.py took only literal options
+    shown = value if isinstance(value, str) else repr(value)
+    if (
+        not shown
+        or len(shown) > _LONGEST_OPTION
+        or not shown.isprintable()
+        or any(c in _UNSAFE or c.isspace() for c in shown)
+    ):
+        return f"#{index}"
+    return shown

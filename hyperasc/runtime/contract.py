@@ -61,6 +61,10 @@ SPACE_KEYS = ("name", "distribution", "args", "values", "parent", "active", "nes
 # so the values add nothing here; records of earlier versions compare too.
 SPACE_IDENTITY = ("name", "distribution", "args")
 CHOICES = ("choice", "pchoice")
+# A choice with conditional parameters has dicts for options in the hyperopt space:
+# the option's value under this key (never a parameter's name: names are not
+# empty), each parameter the option samples under its name.
+OPTION_KEY = ""
 
 
 def header_sha256(script: str) -> str | None:

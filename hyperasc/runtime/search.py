@@ -30,9 +30,16 @@ from .search_log import SearchLog
 from .shipping import ShippedObjective
 from .spark import open_spark_trials
 from .trial import TrialScope, forked_trials, run_trial
-from .values import read_points, runtime_parameters
+from .values import flat_values, read_points, runtime_parameters
 
-__all__ = ["Search", "Script", "ShippedObjective", "data_once", "run_main"]
+__all__ = [
+    "Search",
+    "Script",
+    "ShippedObjective",
+    "data_once",
+    "flat_values",
+    "run_main",
+]
 
 
 class Search:

@@ -17,6 +17,7 @@ from typing import Any
 import hyperopt
 import numpy as np
 
+from .contract import OPTION_KEY
 from .errors import RunError
 
 Parameter = dict[str, Any]
@@ -35,6 +36,35 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def in_branch(param: Parameter, described: Mapping[str, Parameter]) -> bool:
+    """Whether `param` is a conditional parameter: sampled by some options of its
+    parent choice, rather than nested as one of the options (`nested`)."""
+    parent = described.get(param["parent"]) if param["parent"] is not None else None
+    return parent is not None and param["name"] not in parent["nested"].values()
+
+
+def flat_values(parameters: Sequence[Parameter], sampled: Mapping[str, Any]) -> dict:
+    """hyperopt's sampled dict with each choice's conditional parameters spread out.
+
+    A choice with conditional parameters has dicts for options in the space:
+    its value under OPTION_KEY and the parameters the option samples by name
+    (see contract.py). The model reads one flat dict: the choice's value and
+    the active parameters, each under its own name.
+    """
+    described = {p["name"]: p for p in parameters}
+    deciders = {p["parent"] for p in parameters if in_branch(p, described)}
+    flat: dict[str, Any] = {}
+    pending = list(sampled.items())
+    while pending:
+        name, value = pending.pop(0)
+        if name in deciders and isinstance(value, dict) and OPTION_KEY in value:
+            flat[name] = value[OPTION_KEY]
+            pending.extend(item for item in value.items() if item[0] != OPTION_KEY)
+        else:
+            flat[name] = value
+    return flat
+
+
 def real_values(
     parameters: list[Parameter], space: Any, trial: dict[str, Any]
 ) -> dict[str, Any]:
@@ -42,9 +72,10 @@ def real_values(
 
     Top-level parameters come from evaluating the space; an active nested
     parameter is also listed under its own name, so it can be analysed alone.
+    An inactive conditional parameter is left out.
     """
     vals = {label: v[0] for label, v in trial["misc"]["vals"].items() if len(v)}
-    values = hyperopt.space_eval(space, vals)
+    values = flat_values(parameters, hyperopt.space_eval(space, vals))
     for param in reversed(parameters):  # deepest first, so parents can read them
         name = param["name"]
         if param["parent"] is not None and name in vals:
@@ -71,6 +102,8 @@ def hyperopt_values(
 ) -> dict[str, Any]:
     """Real values by name -> hyperopt's values by label (choice values become indices).
 
+    A conditional parameter is required where its choice's value makes it
+    active and refused where it does not (it would be silently unused).
     Raises ValueError when `point` does not fit the space.
     """
     described = {p["name"]: p for p in parameters}
@@ -81,6 +114,10 @@ def hyperopt_values(
         raise ValueError(
             f"point {point} lacks {missing} or has unknown names {unknown}"
         )
+    branches: dict[str, list[Parameter]] = {}
+    for param in parameters:
+        if in_branch(param, described):
+            branches.setdefault(param["parent"], []).append(param)
     values = {}
     pending = [(name, point[name]) for name in top]
     while pending:
@@ -94,6 +131,25 @@ def hyperopt_values(
         nested = param["nested"].get(str(index))
         if nested is not None:
             pending.append((nested, point.get(nested, value)))
+        for child in branches.get(name, []):
+            if index not in child["active"] or child["name"] in values:
+                continue
+            if child["name"] not in point:
+                raise ValueError(
+                    f"point {point} lacks {child['name']}, "
+                    f"which {name} = {value!r} makes active"
+                )
+            pending.append((child["name"], point[child["name"]]))
+    inactive = sorted(
+        name
+        for name in point
+        if name not in values and in_branch(described[name], described)
+    )
+    if inactive:
+        raise ValueError(
+            f"point {point} gives {', '.join(inactive)}, not active for the "
+            "values of its choices; leave it out"
+        )
     return values
 
 

@@ -37,13 +37,13 @@ def _hx_data():
 # fmt: off
 _hx_PARAMETERS = [
     {"name": "rate", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
-    {"name": "if_cond", "distribution": "choice", "args": ["['three', 'four']"], "values": ["three", "four"], "parent": None, "active": None, "object": False, "nested": {}},
-    {"name": "extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "values": [None, "uniform(0, 0.5)"], "parent": None, "active": None, "object": False, "nested": {"1": "extra_opt1"}},
-    {"name": "extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "values": None, "parent": "extra", "active": [1], "object": False, "nested": {}},
+    {"name": "extra", "distribution": "choice", "args": ["['three', 'four']"], "values": ["three", "four"], "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "extra=four.extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "values": [None, "uniform(0, 0.5)"], "parent": "extra", "active": [1], "object": False, "nested": {"1": "extra=four.extra_opt1"}},
+    {"name": "extra=four.extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "values": None, "parent": "extra=four.extra", "active": [1], "object": False, "nested": {}},
     {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "values": [1, 2, 3], "parent": None, "active": None, "object": False, "nested": {}},
     {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "values": [16, 32], "parent": None, "active": None, "object": False, "nested": {}},
 ]
-# fmt: on
+# (Still off for the space: one option of a choice with conditional parameters a line.)
 
 
 def _hx_space():
@@ -51,11 +51,14 @@ def _hx_space():
     _hx_hp = _hx_hyperopt.hp
     return {
         "rate": _hx_hp.uniform("rate", 0, 1),
-        "if_cond": _hx_hp.choice("if_cond", ["three", "four"]),
-        "extra": _hx_hp.choice("extra", [None, _hx_hp.uniform("extra_opt1", 0, 0.5)]),
+        "extra": _hx_hp.choice("extra", [
+            {"": "three"},
+            {"": "four", "extra=four.extra": _hx_hp.choice("extra=four.extra", [None, _hx_hp.uniform("extra=four.extra_opt1", 0, 0.5)])},
+        ]),
         "range": _hx_hp.choice("range", [1, 2, 3]),
         "batch_size": _hx_hp.choice("batch_size", [16, 32]),
     }
+# fmt: on
 
 
 # The running trial's sampled values: the model reads its hyperparameters here.
@@ -66,8 +69,8 @@ _hx_params = {}
 def model(x, y):
     config = OD()
     config["rate"] = _hx_params["rate"]
-    if _hx_params["if_cond"] == "four":
-        config["extra"] = _hx_params["extra"]
+    if _hx_params["extra"] == "four":
+        config["extra"] = _hx_params["extra=four.extra"]
     for _ in range(_hx_params["range"]):
         config.setdefault("loops", 0)
     config["batch"] = dict(batch_size=_hx_params["batch_size"])
@@ -79,7 +82,7 @@ def model(x, y):
 def _hx_trial(params):
     """One trial: the model function with the sampled values."""
     _hx_params.clear()
-    _hx_params.update(params)
+    _hx_params.update(__hyperasc_runtime__.load().flat_values(_hx_PARAMETERS, params))
     return model(*_hx_data())
 
 

@@ -13,6 +13,8 @@ from hyperasc.runtime.errors import RunError
 from hyperasc.runtime.values import (
     NESTED,
     check_values,
+    flat_values,
+    in_branch,
     hyperopt_values,
     jsonable,
     option_index,
@@ -288,3 +290,156 @@ def test_check_values_passes_what_fits_and_names_what_does_not():
         check_values(PARAMETERS, facts, {"rate_opt1": 0.6})
     with pytest.raises(ValueError, match="x = inf is not a finite number"):
         check_values(PARAMETERS, facts, {"x": math.inf})
+
+
+# -- conditional parameters (issue 19) ---------------------------------------
+# The table the compiler writes for
+#     if {{choice(["adam", "sgd", "rmsprop"])}} == "adam":    (named "optimizer")
+#         lr = {{loguniform(-9, -2)}}                          optimizer=adam.lr
+#     else:
+#         momentum = {{uniform(0, 0.9)}}                       optimizer=sgd|rmsprop.momentum
+def _record(name, distribution, values=None, parent=None, active=None):
+    return {
+        "name": name,
+        "distribution": distribution,
+        "args": [],
+        "values": values,
+        "parent": parent,
+        "active": active,
+        "object": False,
+        "nested": {},
+    }
+
+
+CONDITIONAL = [
+    _record("optimizer", "choice", ["adam", "sgd", "rmsprop"]),
+    _record("optimizer=adam.lr", "loguniform", None, "optimizer", [0]),
+    _record("optimizer=sgd|rmsprop.momentum", "uniform", None, "optimizer", [1, 2]),
+]
+
+
+def conditional_space() -> dict:
+    momentum = hyperopt.hp.uniform("optimizer=sgd|rmsprop.momentum", 0, 0.9)
+    lr = hyperopt.hp.loguniform("optimizer=adam.lr", -9, -2)
+    return {
+        "optimizer": hyperopt.hp.choice(
+            "optimizer",
+            [
+                {"": "adam", "optimizer=adam.lr": lr},
+                {"": "sgd", "optimizer=sgd|rmsprop.momentum": momentum},
+                {"": "rmsprop", "optimizer=sgd|rmsprop.momentum": momentum},
+            ],
+        )
+    }
+
+
+def test_flat_values_spread_a_choices_option_dict_and_leave_other_dicts_alone():
+    sampled = {
+        "optimizer": {"": "sgd", "optimizer=sgd|rmsprop.momentum": 0.5},
+        "units": {"": 1},  # not a choice with conditional parameters: a plain value
+    }
+    assert flat_values(CONDITIONAL, sampled) == {
+        "optimizer": "sgd",
+        "optimizer=sgd|rmsprop.momentum": 0.5,
+        "units": {"": 1},
+    }
+
+
+def test_real_values_record_only_the_active_parameters():
+    space = conditional_space()
+    trials = hyperopt.Trials()
+    hyperopt.fmin(
+        lambda p: 0.0,
+        space,
+        hyperopt.rand.suggest,
+        30,
+        trials=trials,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    seen = set()
+    for trial in trials.trials:
+        values = real_values(CONDITIONAL, space, trial)
+        seen.add(values["optimizer"])
+        expected = (
+            {"optimizer", "optimizer=adam.lr"}
+            if values["optimizer"] == "adam"
+            else {"optimizer", "optimizer=sgd|rmsprop.momentum"}
+        )
+        assert set(values) == expected
+        # and back: what trials.jsonl holds is a point that fits
+        encoded = hyperopt_values(CONDITIONAL, values)
+        assert encoded == {k: v[0] for k, v in trial["misc"]["vals"].items() if len(v)}
+    assert seen == {"adam", "sgd", "rmsprop"}
+
+
+def test_points_need_the_active_parameters_and_refuse_inactive_ones():
+    assert hyperopt_values(
+        CONDITIONAL, {"optimizer": "rmsprop", "optimizer=sgd|rmsprop.momentum": 0.1}
+    ) == {"optimizer": 2, "optimizer=sgd|rmsprop.momentum": 0.1}
+    with pytest.raises(
+        ValueError,
+        match="lacks optimizer=adam.lr, which optimizer = 'adam' makes active",
+    ):
+        hyperopt_values(CONDITIONAL, {"optimizer": "adam"})
+    with pytest.raises(
+        ValueError, match="gives optimizer=sgd\\|rmsprop.momentum, not active"
+    ):
+        hyperopt_values(
+            CONDITIONAL,
+            {
+                "optimizer": "adam",
+                "optimizer=adam.lr": 0.01,
+                "optimizer=sgd|rmsprop.momentum": 0.1,
+            },
+        )
+
+
+def test_a_rebuilt_run_leaves_inactive_labels_empty():
+    from hyperasc.runtime.run_directory import rebuild_trials
+
+    records = [
+        {
+            "tid": 0,
+            "status": "ok",
+            "loss": 1.0,
+            "params": {"optimizer": "adam", "optimizer=adam.lr": 0.01},
+        },
+        {
+            "tid": 1,
+            "status": "ok",
+            "loss": 0.5,
+            "params": {"optimizer": "sgd", "optimizer=sgd|rmsprop.momentum": 0.3},
+        },
+    ]
+    trials = rebuild_trials(records, CONDITIONAL)
+    first, second = (t["misc"] for t in trials.trials)
+    assert first["idxs"] == {
+        "optimizer": [0],
+        "optimizer=adam.lr": [0],
+        "optimizer=sgd|rmsprop.momentum": [],
+    }
+    assert second["vals"] == {
+        "optimizer": [1],
+        "optimizer=adam.lr": [],
+        "optimizer=sgd|rmsprop.momentum": [0.3],
+    }
+    # TPE goes on from such a history
+    space = conditional_space()
+    hyperopt.fmin(
+        lambda p: 0.0,
+        space,
+        hyperopt.tpe.suggest,
+        4,
+        trials=trials,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    assert len(trials.trials) == 4
+
+
+def test_in_branch_tells_conditional_parameters_from_nested_ones():
+    described = {p["name"]: p for p in CONDITIONAL + PARAMETERS}
+    assert in_branch(described["optimizer=adam.lr"], described)
+    assert not in_branch(described["optimizer"], described)
+    assert not in_branch(described["rate_opt1"], described)  # nested in an option
