@@ -1,7 +1,7 @@
 """Conditional against flat search spaces: the best loss TPE finds in N trials.
 
-    python bench/conditional.py [--seeds 20] [--trials 50] [--keras-seeds 10]
-                                [--keras-trials 15] [--models synthetic,keras]
+    python bench/conditional.py [--seeds 20] [--trials 100] [--keras-seeds 10]
+                                [--keras-trials 40] [--models synthetic,keras]
                                 [--quick] [--json PATH] [--keep DIR]
 
 A handle under an `if` that tests a choice is a conditional parameter: only the
@@ -22,7 +22,8 @@ conditional over flat as ratios (below 1: the conditional space found lower
 losses); the trials each conditional search needed to reach the flat search's
 final best of the same seed (counted as N+1 when it never did), over N and over
 the trials the flat search itself needed; and the seeds where the conditional
-search ended lower (wins), equal (ties) or higher (losses).
+search ended lower (wins), equal (ties) or higher (losses). TPE samples its
+first 20 trials at random in both spaces, so N must be well above 20.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ MODELS = {
 SPACES = ("flat", "conditional")
 # Relative difference below which two best losses count as a tie.
 TIE = 1e-9
+# hyperopt's TPE samples its first trials at random (tpe.suggest's n_startup_jobs);
+# only the trials after them can profit from the conditional space.
+TPE_STARTUP = 20
 
 
 def hyperasc() -> list[str]:
@@ -298,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--trials",
         type=int,
-        default=50,
+        default=100,
         help="synthetic: trials per search (default: %(default)s)",
     )
     parser.add_argument(
@@ -309,14 +313,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keras-trials",
         type=int,
-        default=15,
+        default=40,
         help="keras: trials per search (default: %(default)s)",
     )
     parser.add_argument(
         "--models", default="synthetic,keras", help="default: %(default)s"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="3 seeds, 20 synthetic and 5 keras trials"
+        "--quick",
+        action="store_true",
+        help="a smoke test: 2 seeds, 25 trials (too few to measure anything)",
     )
     parser.add_argument(
         "--json", default=None, metavar="PATH", help="also write the results here"
@@ -329,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.keras_seeds, args.trials, args.keras_trials = "3", "3", 20, 5
+        args.seeds, args.keras_seeds, args.trials, args.keras_trials = "2", "2", 25, 25
     plan = {
         "synthetic": (parse_seeds(args.seeds), args.trials),
         "keras": (parse_seeds(args.keras_seeds), args.keras_trials),
@@ -355,12 +361,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nTPE, flat against conditional search spaces; {wall:.0f} s in all\n")
     print(table(report_rows(results)))
     print(
-        "\nratio: conditional / flat (below 1: the conditional space found lower losses). "
-        "cond trials to flat best: trials the conditional search needed to reach the flat "
-        "search's final best of the same seed, N+1 when never (median over seeds); "
-        "/ flat's trials: over the trials the flat search needed to reach it. "
-        "wins: seeds where the conditional search ended lower."
+        "\nbest: the lowest loss after N trials, mean and median over seeds; ratio: conditional / flat\n"
+        "(below 1: the conditional space found lower losses). cond trials to flat best: the trials\n"
+        "the conditional search needed to reach the flat search's final best of the same seed\n"
+        "(N+1 when it never did; median over seeds), over N and over the trials the flat search\n"
+        "itself needed (median). wins/ties/losses: seeds where the conditional search ended\n"
+        f"lower/equal/higher. TPE's first {TPE_STARTUP} trials are random in both spaces."
     )
+    short = [n for n, s in results.items() if s["trials"] <= TPE_STARTUP]
+    if short:
+        print(
+            f"warning: {', '.join(short)}: N <= {TPE_STARTUP}, so both searches were random"
+        )
     for name, info in infos.items():
         print(
             f"{name}: {info['conditional_parameters']['conditional']} conditional parameters "

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from helpers import ROOT, compile_text, names_of
+from helpers import ROOT, compile_text, space_of
 
 spec = importlib.util.spec_from_file_location(
     "bench_conditional", ROOT / "bench/conditional.py"
@@ -21,17 +21,26 @@ spec.loader.exec_module(bench)
 INF = math.inf
 
 
-@pytest.mark.parametrize("name", ["synthetic", "keras"])
-def test_the_bench_models_compile_with_their_branch_parameters(name):
+@pytest.mark.parametrize(
+    "name, conditional, leaves",
+    [
+        ("synthetic", 8, {"adam_lr", "sgd_lr", "momentum", "units3", "dropout3"}),
+        ("keras", 4, {"learning_rate", "momentum", "Dense"}),
+    ],
+)
+def test_the_bench_models_compile_flat_and_conditional(name, conditional, leaves):
     text = bench.MODELS[name].read_text()
-    script = compile_text(text, path=f"bench/{bench.MODELS[name].name}")
-    compile(script, "tune.py", "exec")
-    names = set(names_of(text))
-    wanted = {
-        "synthetic": {"adam_lr", "sgd_lr", "momentum", "units2", "units3", "offset"},
-        "keras": {"momentum"},
-    }[name]
-    assert wanted <= names
+    for flat_space in (False, True):
+        script = compile_text(
+            text, path=f"bench/{bench.MODELS[name].name}", flat_space=flat_space
+        )
+        compile(script, "tune.py", "exec")
+    flat = space_of(text, flat_space=True)
+    assert not [p.name for p in flat if p.parent]
+    # The branches' parameters are conditional, however the compiler names them.
+    nested = [p.name for p in space_of(text) if p.parent]
+    assert len(nested) == conditional
+    assert leaves <= {n.rpartition(".")[2] for n in nested}
 
 
 def test_best_so_far_keeps_the_lowest_loss_seen():
