@@ -90,6 +90,25 @@ def test_comparisons_with_constants(test, active, other):
     assert y_name == "opt=" + "|".join(labels[i] for i in other) + ".y"
 
 
+def test_ordering_comparisons_with_numbers():
+    body = """\
+    layers = {{choice([1, 2, 3])}}
+    if layers > 1:
+        second = {{choice([8, 16])}}
+    if 3 <= layers:
+        third = {{choice([8, 16])}}
+    if layers < 'x':
+        never = {{uniform(0, 1)}}
+    return 0
+    """
+    assert tree(body) == {
+        "layers": (None, None),
+        "layers=2|3.second": ("layers", [1, 2]),
+        "layers=3.third": ("layers", [2]),
+        "never": (None, None),  # 1 < 'x' fails in the model too: left alone
+    }
+
+
 def test_truthiness_and_identity_of_true_false_none():
     body = """\
     flag = {{choice([True, False, None])}}
@@ -310,7 +329,7 @@ def test_a_test_that_is_not_a_comparison_with_constants():
     opt = {{choice(['a', 'b'])}}
     if opt == 'a' and a > 1:
         x = {{uniform(0, 1)}}
-    if opt < 'b':
+    if opt.startswith('b'):
         y = {{uniform(0, 1)}}
     return 0
     """
@@ -430,6 +449,7 @@ def test_the_script_is_byte_identical_and_notes_render_in_compiler_style():
     assert shown.splitlines()[1:] == [
         "            x = {{uniform(0, 1)}}",
         "                ^",
+        "  hint: bind the choice to a name once; give a changed value a name of its own",
     ]
 
 

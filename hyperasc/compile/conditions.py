@@ -7,8 +7,8 @@ pass (or fail) the test, so it becomes a parameter of those options.
 
 The rule is proved from the model function's text, or not applied: a test
 must read one choice of literal options, directly or through a name bound
-once from it, and be built from ==, !=, in, not in, is (None, True, False),
-not, and, or and the choice's truthiness. A handle that such an `if` seems
+once from it, and be built from ==, !=, <, <=, >, >=, in, not in, is (None,
+True, False), not, and, or and the choice's truthiness. A handle that such an `if` seems
 to decide but the compiler cannot prove (the name bound again, the `if` in
 a loop body, a helper called from outside the branch or from every branch)
 stays where it was, with a note that says why.
@@ -29,7 +29,13 @@ _COMPARE = {
     ast.NotEq: operator.ne,
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
+# `3 < n` is `n > 3`.
+_FLIPPED = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE}
 _LOOPS = (
     ast.For,
     ast.AsyncFor,
@@ -57,13 +63,22 @@ class Conditions:
     # A choice in an `if` test: a name from what its branch builds (the assigned name, the call).
     names: dict[str, str] = field(default_factory=dict)
     # Handles an `if` seemed to decide but stay as they were: why, as a note's text
-    # after the handle's name ("is not conditional on the if at line 7: ...").
-    reasons: dict[str, str] = field(default_factory=dict)
+    # after the handle's name ("is not conditional on the if at line 7: ..."), and a hint.
+    reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 # A frame of the walk: ("if", decider, options, line) for a branch proved to run only
 # for those options, or ("blocked", reason) for a branch that could not be proved.
 Frame = tuple
+_TEST_HINT = (
+    "compare one choice (or a name bound once from it) with constants: "
+    "==, !=, in, not in, is None, its truth; combined with not, and, or"
+)
+_REBOUND_HINT = "bind the choice to a name once; give a changed value a name of its own"
+_HELPER_HINT = (
+    "to sample it only in one branch, give that branch its own handle "
+    "or call the helper only there"
+)
 
 
 def find_conditions(text: str, handles: list[Handle], model_name: str) -> Conditions:
@@ -207,7 +222,13 @@ class _Walker:
         if test is None:
             return (), ()
         if isinstance(test, str):
-            blocked = ("blocked", f"is not conditional on {where}: its test {test}")
+            blocked = (
+                "blocked",
+                (
+                    f"is not conditional on {where}: its test {test}",
+                    _REBOUND_HINT if test.startswith("reads ") else _TEST_HINT,
+                ),
+            )
             return (blocked,), (blocked,)
         decider, passing = test
         count = len(self.options[decider])
@@ -215,8 +236,11 @@ class _Walker:
         if in_loop:
             blocked = (
                 "blocked",
-                f"is not conditional on {where}: it is in a loop body, and hyperasc "
-                "makes a handle conditional only on a test that runs once per trial",
+                (
+                    f"is not conditional on {where}: it is in a loop body, and hyperasc "
+                    "makes a handle conditional only on a test that runs once per trial",
+                    "to make it conditional, test the choice before the loop",
+                ),
             )
             return (blocked,), (blocked,)
         if isinstance(node, ast.If) and _reads(node.test, {decider}):
@@ -290,6 +314,7 @@ class _Walker:
         decider = self._decider(left) if isinstance(left, ast.Name) else None
         if decider is None and type(op) in _COMPARE and isinstance(right, ast.Name):
             decider, left, right = self._decider(right), right, left  # 'adam' == opt
+            op = _FLIPPED.get(type(op), type(op))()
         if decider is None:
             return None
         try:
@@ -308,14 +333,15 @@ class _Walker:
             return decider, passing
         if type(op) not in _COMPARE or not isinstance(constant, _SCALARS):
             return None
-        if isinstance(op, (ast.Is, ast.IsNot)) and constant not in (None, True, False):
-            return None  # `is` with other constants depends on the interpreter
         if isinstance(op, (ast.Is, ast.IsNot)) and not isinstance(
             constant, (bool, type(None))
         ):
-            return None  # 1 == True, but 1 is not True
+            return None  # `is` with other constants depends on the interpreter
         compare = _COMPARE[type(op)]
-        return decider, _passing(values, lambda v: compare(v, constant))
+        try:
+            return decider, _passing(values, lambda v: compare(v, constant))
+        except TypeError:  # None < 1: the model would fail the same way
+            return None
 
     # -- helpers ---------------------------------------------------------------
 
@@ -339,14 +365,16 @@ class _Walker:
         if outside:
             return None, (
                 f"stays unconditional: it is in {name}(), which also runs outside "
-                f"the branch, at line {min(outside)}"
+                f"the branch, at line {min(outside)}",
+                _HELPER_HINT,
             )
         deciders = {c.decider for (c, _), _ in conditional}
         if len(deciders) != 1:
             lines = ", ".join(str(line) for _, line in conditional)
             return None, (
                 f"stays unconditional: it is in {name}(), called in branches of "
-                f"different choices (lines {lines})"
+                f"different choices (lines {lines})",
+                _HELPER_HINT,
             )
         decider = deciders.pop()
         options = sorted({i for (c, _), _ in conditional for i in c.options})
@@ -354,12 +382,13 @@ class _Walker:
             lines = ", ".join(str(line) for _, line in conditional)
             return None, (
                 f"stays unconditional: it is in {name}(), called from every branch "
-                f"of the choice (lines {lines})"
+                f"of the choice (lines {lines})",
+                _HELPER_HINT,
             )
         return Condition(decider, tuple(options)), None
 
 
-def _resolve(frames: tuple) -> tuple[Condition | None, str | None]:
+def _resolve(frames: tuple) -> tuple[Condition | None, tuple[str, str] | None]:
     """The innermost proved condition (same-choice frames intersected) and, when a
     branch could not be proved inside it, why."""
     condition = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
@@ -85,18 +86,22 @@ class Space:
     def top_level(self) -> list[Parameter]:
         return [p for p in self.parameters if p.parent is None]
 
-    @property
+    @functools.cached_property
     def deciders(self) -> set[str]:
         """The choices with conditional parameters: their options become dicts."""
         return {p.parent for p in self.parameters if p.branch is not None}
 
+    @functools.cached_property
+    def _branches(self) -> dict[tuple[str, int], list[Parameter]]:
+        found: dict[tuple[str, int], list[Parameter]] = {}
+        for p in self.parameters:
+            for index in p.branch or ():
+                found.setdefault((p.parent, index), []).append(p)
+        return found
+
     def branch_children(self, name: str, index: int) -> list[Parameter]:
         """The conditional parameters that option `index` of choice `name` samples."""
-        return [
-            p
-            for p in self.parameters
-            if p.parent == name and p.branch is not None and index in p.branch
-        ]
+        return self._branches.get((name, index), [])
 
 
 def build_space(program: Program, conditions: Conditions | None = None) -> Space:
@@ -106,7 +111,8 @@ def build_space(program: Program, conditions: Conditions | None = None) -> Space
     """
     handles = searched(program)
     conditions = conditions or Conditions()
-    present = {h.placeholder for h in handles}
+    by_placeholder = {h.placeholder: h for h in handles}
+    present = set(by_placeholder)
     of = {
         placeholder: condition
         for placeholder, condition in conditions.of.items()
@@ -161,7 +167,7 @@ def build_space(program: Program, conditions: Conditions | None = None) -> Space
             parent, branch = None, None
             if condition is not None:
                 parent, branch = names[condition.decider], condition.options
-                decider = next(h for h in handles if h.placeholder == condition.decider)
+                decider = by_placeholder[condition.decider]
                 base = f"{parent}={_options_label(decider.distribution, branch)}.{base}"
             name = take(handle.distribution, base)
             names[handle.placeholder] = name
@@ -179,7 +185,8 @@ def build_space(program: Program, conditions: Conditions | None = None) -> Space
         Diagnostic(
             h.line,
             h.column,
-            f"'{h.name}' {conditions.reasons[h.placeholder]}",
+            f"'{h.name}' {conditions.reasons[h.placeholder][0]}",
+            conditions.reasons[h.placeholder][1],
             severity="note",
         )
         for h in named
