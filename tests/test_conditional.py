@@ -161,8 +161,9 @@ def test_nested_branches_nest_the_choices():
     """
     assert tree(body) == {
         "opt": (None, None),
-        "opt=sgd.momentum": ("opt", [1]),
-        "opt=sgd.momentum=True.momentum": ("opt=sgd.momentum", [0]),
+        # The inner choice's branch only assigns a handle: nothing names the choice.
+        "opt=sgd.if_cond": ("opt", [1]),
+        "opt=sgd.if_cond=True.momentum": ("opt=sgd.if_cond", [0]),
         "opt=sgd.lr": ("opt", [1]),
     }
 
@@ -618,3 +619,22 @@ def test_a_keras_search_with_conditional_optimizer_parameters(tmp_path):
     done = run_script(script, out, "--max-evals", "6", "--seed", "2", "--resume")
     assert done.returncode == 0, done.stderr
     assert len(records(out)) == 6
+
+
+def test_a_choice_is_named_after_the_name_every_branch_builds():
+    body = """\
+    loss = 0.0
+    if {{choice(["adam", "sgd"])}} == "adam":
+        lr = {{loguniform(-9, -2)}}
+        loss += lr
+        optimizer = Adam(lr)
+    else:
+        optimizer = SGD({{loguniform(-9, -2)}})
+    return loss
+    """
+    # Not `lr` (a handle's own name) nor `loss` (changed, not built): `optimizer`.
+    assert tree(body) == {
+        "optimizer": (None, None),
+        "optimizer=adam.lr": ("optimizer", [0]),
+        "optimizer=sgd.SGD": ("optimizer", [1]),
+    }

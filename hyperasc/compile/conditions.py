@@ -244,7 +244,7 @@ class _Walker:
             )
             return (blocked,), (blocked,)
         if isinstance(node, ast.If) and _reads(node.test, {decider}):
-            hint = _decides(node)
+            hint = _decides(node, self.placeholders)
             if hint is not None:
                 self.names.setdefault(decider, hint)
         if not passing or not failing:
@@ -491,25 +491,38 @@ def _bound_names(node: ast.AST) -> list[str]:
     return []
 
 
-def _decides(node: ast.If) -> str | None:
-    """What an `if`'s first branch builds: the name it assigns, or the call it makes."""
-    for body in (node.body, node.orelse):
-        if not body:
-            continue
-        stmt = body[0]
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-            name = _target_name(stmt.targets[0])
-        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-            name = _target_name(stmt.target)
-        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-            call = stmt.value
-            if call.args and isinstance(call.args[0], ast.Call):
-                call = call.args[0]  # model.add(Dropout(...)) builds a Dropout
-            name = _callee_name(call.func)
-        else:
-            name = None
-        if name is not None:
-            return name
+def _decides(node: ast.If, placeholders: set[str]) -> str | None:
+    """What an `if` decides, where its branches say so: a name that every branch
+    assigns (`optimizer = Adam(...)` / `optimizer = SGD(...)`), else the first
+    name a branch assigns or the call it makes (`model.add(Dropout(...))`).
+
+    An assignment of a handle names that handle, not the choice, and `x += ...`
+    changes a value the branch does not build: neither names it.
+    """
+    branches = [b for b in (node.body, node.orelse) if b]
+    built = [[_builds(stmt, placeholders) for stmt in body] for body in branches]
+    if len(built) == 2:
+        shared = [n for n in built[0] if n is not None and n in built[1]]
+        if shared:
+            return shared[0]
+    for names in built:
+        for name in names:
+            if name is not None:
+                return name
+    return None
+
+
+def _builds(stmt: ast.stmt, placeholders: set[str]) -> str | None:
+    """The name a statement builds, in the sense of _decides."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        if isinstance(stmt.value, ast.Name) and stmt.value.id in placeholders:
+            return None  # `lr = {{...}}`: the handle's name
+        return _target_name(stmt.targets[0])
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        if call.args and isinstance(call.args[0], ast.Call):
+            call = call.args[0]  # model.add(Dropout(...)) builds a Dropout
+        return _callee_name(call.func)
     return None
 
 

@@ -37,9 +37,9 @@ def _hx_data():
 # fmt: off
 _hx_PARAMETERS = [
     {"name": "rate", "distribution": "uniform", "args": ["0", "1"], "values": None, "parent": None, "active": None, "object": False, "nested": {}},
-    {"name": "extra", "distribution": "choice", "args": ["['three', 'four']"], "values": ["three", "four"], "parent": None, "active": None, "object": False, "nested": {}},
-    {"name": "extra=four.extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "values": [None, "uniform(0, 0.5)"], "parent": "extra", "active": [1], "object": False, "nested": {"1": "extra=four.extra_opt1"}},
-    {"name": "extra=four.extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "values": None, "parent": "extra=four.extra", "active": [1], "object": False, "nested": {}},
+    {"name": "if_cond", "distribution": "choice", "args": ["['three', 'four']"], "values": ["three", "four"], "parent": None, "active": None, "object": False, "nested": {}},
+    {"name": "if_cond=four.extra", "distribution": "choice", "args": ["[None, uniform(0, 0.5)]"], "values": [None, "uniform(0, 0.5)"], "parent": "if_cond", "active": [1], "object": False, "nested": {"1": "if_cond=four.extra_opt1"}},
+    {"name": "if_cond=four.extra_opt1", "distribution": "uniform", "args": ["0", "0.5"], "values": None, "parent": "if_cond=four.extra", "active": [1], "object": False, "nested": {}},
     {"name": "range", "distribution": "choice", "args": ["[1, 2, 3]"], "values": [1, 2, 3], "parent": None, "active": None, "object": False, "nested": {}},
     {"name": "batch_size", "distribution": "choice", "args": ["[16, 32]"], "values": [16, 32], "parent": None, "active": None, "object": False, "nested": {}},
 ]
@@ -50,9 +50,9 @@ def _hx_space():
     _hx_hp = _hx_hyperopt.hp
     return {
         "rate": _hx_hp.uniform("rate", 0, 1),
-        "extra": _hx_hp.choice("extra", [
+        "if_cond": _hx_hp.choice("if_cond", [
             {"": "three"},
-            {"": "four", "extra=four.extra": _hx_hp.choice("extra=four.extra", [None, _hx_hp.uniform("extra=four.extra_opt1", 0, 0.5)])},
+            {"": "four", "if_cond=four.extra": _hx_hp.choice("if_cond=four.extra", [None, _hx_hp.uniform("if_cond=four.extra_opt1", 0, 0.5)])},
         ]),
         "range": _hx_hp.choice("range", [1, 2, 3]),
         "batch_size": _hx_hp.choice("batch_size", [16, 32]),
@@ -68,8 +68,8 @@ _hx_params = {}
 def model(x, y):
     config = OD()
     config["rate"] = _hx_params["rate"]
-    if _hx_params["extra"] == "four":
-        config["extra"] = _hx_params["extra=four.extra"]
+    if _hx_params["if_cond"] == "four":
+        config["extra"] = _hx_params["if_cond=four.extra"]
     for _ in range(_hx_params["range"]):
         config.setdefault("loops", 0)
     config["batch"] = dict(batch_size=_hx_params["batch_size"])
