@@ -355,7 +355,7 @@ def upgrade_command(
                                               (only when the loss is categorical)
       show_accuracy=, class_mode=         ->  dropped
       imdb.load_data(nb_words=)           ->  num_words=
-      (and Dropout(p=), dim_ordering=, LSTM's inner_init=, ...: see the README)
+      (and Dropout(p=), dim_ordering=, LSTM's inner_init=, ...: docs/migrating.md)
       history['val_acc'], monitor='acc'   ->  'val_accuracy', 'accuracy'
                                               (after compile()'s metrics=; aliases too)
       ModelCheckpoint('best.hdf5')        ->  'best.keras' ('.weights.h5' for weights)
@@ -372,8 +372,8 @@ def upgrade_command(
     stderr with the Keras 3 way. Inside handles {{...}} the same rewrites
     apply and the handle stays one expression. Names are resolved by scope:
     a local Adam or np is left alone. A second run changes nothing. Without
-    -o or --in-place the result goes to stdout. README: "Migrating from
-    hyperas".
+    -o or --in-place the result goes to stdout. Every rewrite is listed in
+    docs/migrating.md.
     """
     from .upgrade import UpgradeError, upgrade_file
 

@@ -4,7 +4,7 @@ hyperas wrote `temp_model.py` from the file's imports, data()'s body pasted at
 module level (so data()'s local variables were globals of the model), the
 functions named in `functions=` and the model function; it never ran other
 module-level code. This module holds the decisions that keep such files
-working unchanged (see README, "For hyperas users"):
+working unchanged (see docs/migrating.md):
 
 - which function is the model when a file has several (choose_model);
 - hyperas helpers: `conditional`, and `space` (the trial's values) where the

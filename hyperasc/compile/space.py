@@ -1,8 +1,8 @@
 """Stage 3b: the search space: name every distribution.
 
-Names follow hyperas so `best` dictionaries keep their keys (see README,
-"Naming rules"): explicit names win, then the handle's context, then `_1`,
-`_2`... suffixes in source order. Nested distributions are named after their
+Names follow hyperas so `best` dictionaries keep their keys (see
+docs/language.md, "Naming rules"): explicit names win, then the handle's
+context, then `_1`, `_2`... suffixes in source order. Nested distributions are named after their
 choice: `{choice}_opt{index}`. A handle that runs only for some options of a
 choice (conditions.py) is a parameter of those options, named after them:
 `{choice}={option}.{own name}`, options joined by `|`, an option whose text
