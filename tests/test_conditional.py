@@ -638,3 +638,23 @@ def test_a_choice_is_named_after_the_name_every_branch_builds():
         "optimizer=adam.lr": ("optimizer", [0]),
         "optimizer=sgd.SGD": ("optimizer", [1]),
     }
+
+
+def test_hyperas_conditional_is_the_choice_it_wraps():
+    # hyperas's own idiom: conditional(x) returns x. Imported under another
+    # name too, and inside the model function.
+    body = """\
+    from hyperas.distributions import conditional as cond
+    if cond({{choice(['linear', 'ridge'])}}) == 'ridge':
+        clf = Ridge(alpha={{uniform(0.1, 2)}})
+    else:
+        clf = Linear()
+    return 0
+    """
+    assert tree(body) == {"clf": (None, None), "clf=ridge.alpha": ("clf", [1])}
+    # Without the import, cond() is the user's own function: nothing is proved.
+    unproved = body.replace(
+        "    from hyperas.distributions import conditional as cond\n", ""
+    )
+    assert tree(unproved)["alpha"] == (None, None)
+    assert any("not a comparison of one choice" in n for n in notes(unproved))

@@ -325,12 +325,17 @@ def test_conditional_works_and_no_hyperas_import_is_left(tmp_path):
         "pass  # hyperas import" in script
     )  # where create_model imported from hyperas
     assert "def conditional(value):" in script
-    assert (
-        'if conditional(_hx_params["conditional"]) == "ridge":' in script
-    )  # hyperas's name kept
+    # The choice decides the branch that builds `clf`, and names itself so; the
+    # alpha it guards is a parameter of the 'ridge' option only.
+    assert 'if conditional(_hx_params["clf"]) == "ridge":' in script
+    assert 'RidgeClassifier(alpha=_hx_params["clf=ridge.alpha"])' in script
     assert_no_new_undefined_names(
         script_path.read_text(), (CASES / "conditional_helper.py").read_text()
     )
+    # --flat-space keeps hyperas's names, as best dictionaries had them.
+    flat_path, _ = compile_case("conditional_helper.py", tmp_path, "--flat-space")
+    flat = model_part(flat_path.read_text())
+    assert 'if conditional(_hx_params["conditional"]) == "ridge":' in flat
 
 
 def test_conditional_under_another_name():

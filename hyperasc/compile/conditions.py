@@ -94,7 +94,7 @@ def find_conditions(text: str, handles: list[Handle], model_name: str) -> Condit
     model = functions.get(model_name)
     if model is None:
         return Conditions()
-    walker = _Walker(model, handles, model_name)
+    walker = _Walker(model, handles, model_name, _identities(tree))
     walker.walk_body(model.body, (), False)
     result = Conditions(names=walker.names)
     for handle in handles:
@@ -123,8 +123,15 @@ def find_conditions(text: str, handles: list[Handle], model_name: str) -> Condit
 class _Walker:
     """One walk of the model function: each handle's frames, each helper's call sites."""
 
-    def __init__(self, model: ast.AST, handles: list[Handle], model_name: str):
+    def __init__(
+        self,
+        model: ast.AST,
+        handles: list[Handle],
+        model_name: str,
+        identities: frozenset[str] = frozenset(),
+    ):
         self.model = model
+        self.identities = identities  # hyperas's conditional(x), which returns x
         by_placeholder = {h.placeholder: h for h in handles}
         self.placeholders = set(by_placeholder)
         # Choices the tests may read: literal scalar options, in the model function.
@@ -283,7 +290,20 @@ class _Walker:
             return node.id
         return self.aliases.get(node.id)
 
+    def _unwrap(self, node: ast.expr) -> ast.expr:
+        """`conditional(x)` (hyperas's identity) is x."""
+        while (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in self.identities
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            node = node.args[0]
+        return node
+
     def _truth(self, node: ast.expr) -> tuple[str, tuple[int, ...]] | None:
+        node = self._unwrap(node)
         if isinstance(node, ast.Name):
             decider = self._decider(node)
             if decider is None:
@@ -311,6 +331,7 @@ class _Walker:
         return None
 
     def _compare(self, left: ast.expr, op: ast.cmpop, right: ast.expr):
+        left, right = self._unwrap(left), self._unwrap(right)
         decider = self._decider(left) if isinstance(left, ast.Name) else None
         if decider is None and type(op) in _COMPARE and isinstance(right, ast.Name):
             decider, left, right = self._decider(right), right, left  # 'adam' == opt
@@ -547,3 +568,15 @@ def _callee_name(func: ast.expr) -> str | None:
     if isinstance(func, ast.Attribute):
         return func.attr
     return None
+
+
+def _identities(tree: ast.Module) -> frozenset[str]:
+    """The names hyperas's `conditional` is imported as, anywhere in the file."""
+    return frozenset(
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.module in ("hyperas.distributions", "hyperas")
+        for alias in node.names
+        if alias.name == "conditional"
+    )
