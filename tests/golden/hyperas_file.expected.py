@@ -9,6 +9,36 @@ It needs hyperopt and the model file's imports, not hyperasc. Below the
 
 from __future__ import print_function
 
+# ---- Command line: answered before the imports below -------------------------
+# The script's defaults, shown by --help and used by the search.
+_hx_DEFAULTS = {
+    "model_file": "tests/golden/hyperas_file.py",
+    "max_evals": 5,
+}
+
+
+def _hx_early():
+    """--help, --version and --list-devices answer here, before the model's imports
+    run; a search keeps TensorFlow's log lines off the terminal (--debug shows them)."""
+    import sys
+
+    try:
+        with open(__file__, encoding="utf-8") as f:
+            text = f.read()
+        start = text.rindex("\nclass __hyperasc_runtime__:")
+        end = text.rindex("\n# End of the hyperasc runtime.")
+    except (OSError, ValueError, NameError):
+        return  # no source to read: the runtime at the bottom answers
+    scope = {}
+    code = "\n" * text.count("\n", 0, start) + text[start:end]  # its own line numbers
+    exec(compile(code, __file__, "exec"), scope)
+    scope["__hyperasc_runtime__"].early(__file__, sys.argv[1:], _hx_DEFAULTS)
+
+
+if __name__ == "__main__":
+    _hx_early()
+
+
 # ---- Imports from tests/golden/hyperas_file.py -------------------------------
 from hyperopt import Trials, STATUS_OK, tpe
 
@@ -88,10 +118,9 @@ def _hx_main(argv=None):
     search = __hyperasc_runtime__.load().Search(
         argv,
         script=__file__,
-        model_file="tests/golden/hyperas_file.py",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
-        max_evals=5,
+        **_hx_DEFAULTS,
     )
     if (
         search.worker
