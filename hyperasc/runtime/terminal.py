@@ -244,7 +244,8 @@ class Terminal:
         self.quiet = quiet
         self.library_logs = library_logs
         self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
+        # Around quiet_library_logs' filter: its thread would write later than the bar.
+        self.stderr = stderr or _UNFILTERED.get("stderr") or sys.stderr
         self.bar: Any = None
         self.tid: int | None = None  # the trial running in this process, if any
         self.lock = threading.RLock()
@@ -406,6 +407,9 @@ def _no_trial(params: Any) -> None:
     return None
 
 
+_UNFILTERED: dict[str, Any] = {}  # "stderr": the terminal's own standard error
+
+
 def quiet_library_logs() -> Callable[[], None] | None:
     """Keep TensorFlow's C++ log lines off this process's standard error.
 
@@ -421,6 +425,7 @@ def quiet_library_logs() -> Callable[[], None] | None:
     sys.stderr.flush()
     os.dup2(write, 2)
     os.close(write)
+    _UNFILTERED["stderr"] = _plain_stream(original)
 
     def forward() -> None:
         pending = b""
@@ -460,6 +465,7 @@ def quiet_library_logs() -> Callable[[], None] | None:
                 pass
             os.dup2(original, 2)  # our end of the pipe closes: the thread ends
             thread.join(timeout=1)
+            _UNFILTERED.pop("stderr", None)
 
     import atexit
 
