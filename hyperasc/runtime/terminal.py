@@ -330,13 +330,13 @@ class Terminal:
     def progress(
         self, counts: Callable[[], Mapping[str, int]] | None = None
     ) -> Callable[[int, int], Any]:
-        """fmin's show_progressbar: the bar (none with --quiet, or when standard
-        output is no terminal), with trial output above it meanwhile."""
+        """fmin's show_progressbar: hyperopt's bar on standard output (none with
+        --quiet), with trial output above it meanwhile."""
 
         @contextlib.contextmanager
         def progress(initial: int = 0, total: int | None = None) -> Iterator[Any]:
             bar = None
-            if not self.quiet and _is_terminal(self.stdout):
+            if not self.quiet:
                 from tqdm import tqdm
 
                 bar = tqdm(
@@ -358,13 +358,6 @@ class Terminal:
                     bar.close()
 
         return progress
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False
 
 
 def _counting(bar: Any, counts: Callable[[], Mapping[str, int]]) -> Any:

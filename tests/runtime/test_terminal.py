@@ -199,22 +199,23 @@ class TtyText(io.StringIO):
         return True
 
 
-def test_progress_draws_a_bar_on_a_terminal_only_and_captures_meanwhile():
+def test_progress_draws_the_bar_and_captures_meanwhile():
     tty = TtyText()
     terminal = Terminal(None, stdout=tty, stderr=tty)
     with terminal.progress()(0, 3) as bar:
         bar.update(1)
         print("a trial line")
         assert terminal.bar is not None
+    assert terminal.bar is None
     text = tty.getvalue()
-    assert "1/3" in text and "a trial line\n" in text and "best loss" in text
-    plain = io.StringIO()
-    terminal = Terminal(None, stdout=plain, stderr=plain)
+    assert "1/3" in text and "\ra trial line\n" in text and "best loss" in text
+    quiet = io.StringIO()
+    terminal = Terminal(None, quiet=True, stdout=quiet, stderr=quiet)
     with terminal.progress(lambda: {"ok": 1})(0, 3) as bar:
         bar.update(1)
         bar.postfix = "best loss: 1"
         print("plain line")
-    assert plain.getvalue() == "plain line\n"
+    assert quiet.getvalue() == "plain line\n"  # no bar: only what was printed
 
 
 def test_progress_with_counts_shows_them(monkeypatch):
