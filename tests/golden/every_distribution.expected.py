@@ -9,9 +9,9 @@ It needs hyperopt and the model file's imports, not hyperasc. Below the
 
 # ---- Command line: answered before the imports below -------------------------
 # The script's defaults, shown by --help and used by the search.
-_hx_DEFAULTS = {
-    "model_file": "tests/golden/every_distribution.py",
-}
+_hx_DEFAULTS = dict(
+    model_file="tests/golden/every_distribution.py",
+)
 
 
 def _hx_early():

@@ -11,10 +11,10 @@ from __future__ import print_function
 
 # ---- Command line: answered before the imports below -------------------------
 # The script's defaults, shown by --help and used by the search.
-_hx_DEFAULTS = {
-    "model_file": "tests/golden/hyperas_file.py",
-    "max_evals": 5,
-}
+_hx_DEFAULTS = dict(
+    model_file="tests/golden/hyperas_file.py",
+    max_evals=5,
+)
 
 
 def _hx_early():
