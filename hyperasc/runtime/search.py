@@ -102,7 +102,7 @@ class Search:
         handle = trials.handle if args.mongo else None
         TrialScope.pruning = search_pruning(args, run.path, handle)
         # Trial output: above the progress bar, or with --quiet in logs/.
-        library_logs = library_logs_wanted(["--debug"] if args.debug else [])
+        library_logs = args.debug or library_logs_wanted([])
         self.terminal = Terminal.start(run.path, args.quiet, library_logs)
         self.trials = trials
         self.log = SearchLog(
@@ -127,7 +127,7 @@ class Search:
         return 2 * self.args.spark if self.args.spark else 1
 
     @property
-    def progressbar(self) -> Callable:
+    def progressbar(self) -> Callable | bool:
         """fmin's show_progressbar: hyperopt's bar (with --prune, its counts too),
         none with --quiet; trial output goes above it, or to log files."""
         if self.args.quiet and self.args.backend != "local":
