@@ -28,10 +28,12 @@ class __hyperasc_runtime__:
         return importlib.import_module(cls.package() + "." + name)
 
     @classmethod
-    def early(cls, script, argv, defaults):
+    def early(cls, script, defaults):
         """Before the model file's imports: answer --help, --version and
         --list-devices, or keep the libraries' log lines off the terminal."""
-        cls.module("terminal").early(script, argv, defaults)
+        import sys
+
+        cls.module("terminal").early(script, sys.argv[1:], defaults)
 
     @classmethod
     def package(cls):

@@ -7,34 +7,14 @@ It needs hyperopt and the model file's imports, not hyperasc. Below the
 "hyperasc runtime" line, every script of hyperasc 0.2.0 is the same.
 """
 
-# ---- Command line: answered before the imports below -------------------------
-# The script's defaults, shown by --help and used by the search.
-_hx_DEFAULTS = dict(
-    model_file="tests/golden/every_distribution.py",
-)
-
-
-def _hx_early():
-    """--help, --version and --list-devices answer here, before the model's imports
-    run; a search keeps TensorFlow's log lines off the terminal (--debug shows them)."""
-    import sys
-
-    try:
-        with open(__file__, encoding="utf-8") as f:
-            text = f.read()
-        start = text.rindex("\nclass __hyperasc_runtime__:")
-        end = text.rindex("\n# End of the hyperasc runtime.")
-    except (OSError, ValueError, NameError):
-        return  # no source to read: the runtime at the bottom answers
-    scope = {}
-    code = "\n" * text.count("\n", 0, start) + text[start:end]  # its own line numbers
-    exec(compile(code, __file__, "exec"), scope)
-    scope["__hyperasc_runtime__"].early(__file__, sys.argv[1:], _hx_DEFAULTS)
-
-
-if __name__ == "__main__":
-    _hx_early()
-
+# ---- Defaults; --help, --version and --list-devices answer before the imports
+_hx_DEFAULTS = dict(model_file="tests/golden/every_distribution.py")
+if __name__ == "__main__":  # the runtime at the bottom of this file answers them
+    _hx_code = open(__file__, encoding="utf-8").read()
+    _hx_early = {"__name__": "__hyperasc_runtime__"}  # not "__main__": it only defines
+    exec(_hx_code[_hx_code.rindex("\nclass __hyperasc_runtime__:") :], _hx_early)
+    _hx_early["__hyperasc_runtime__"].early(__file__, _hx_DEFAULTS)
+    del _hx_code, _hx_early
 
 # ---- Imports from tests/golden/every_distribution.py -------------------------
 import math

@@ -9,35 +9,17 @@ It needs hyperopt and the model file's imports, not hyperasc. Below the
 
 from __future__ import print_function
 
-# ---- Command line: answered before the imports below -------------------------
-# The script's defaults, shown by --help and used by the search.
+# ---- Defaults; --help, --version and --list-devices answer before the imports
 _hx_DEFAULTS = dict(
     model_file="tests/golden/hyperas_file.py",
     max_evals=5,
 )
-
-
-def _hx_early():
-    """--help, --version and --list-devices answer here, before the model's imports
-    run; a search keeps TensorFlow's log lines off the terminal (--debug shows them)."""
-    import sys
-
-    try:
-        with open(__file__, encoding="utf-8") as f:
-            text = f.read()
-        start = text.rindex("\nclass __hyperasc_runtime__:")
-        end = text.rindex("\n# End of the hyperasc runtime.")
-    except (OSError, ValueError, NameError):
-        return  # no source to read: the runtime at the bottom answers
-    scope = {}
-    code = "\n" * text.count("\n", 0, start) + text[start:end]  # its own line numbers
-    exec(compile(code, __file__, "exec"), scope)
-    scope["__hyperasc_runtime__"].early(__file__, sys.argv[1:], _hx_DEFAULTS)
-
-
-if __name__ == "__main__":
-    _hx_early()
-
+if __name__ == "__main__":  # the runtime at the bottom of this file answers them
+    _hx_code = open(__file__, encoding="utf-8").read()
+    _hx_early = {"__name__": "__hyperasc_runtime__"}  # not "__main__": it only defines
+    exec(_hx_code[_hx_code.rindex("\nclass __hyperasc_runtime__:") :], _hx_early)
+    _hx_early["__hyperasc_runtime__"].early(__file__, _hx_DEFAULTS)
+    del _hx_code, _hx_early
 
 # ---- Imports from tests/golden/hyperas_file.py -------------------------------
 from hyperopt import Trials, STATUS_OK, tpe
