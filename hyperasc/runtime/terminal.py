@@ -36,6 +36,9 @@ LIBRARY_LOG = re.compile(
 EARLY_OPTIONS = ("-h", "--help", "--version", "--list-devices")
 
 Route = Callable[[str, str], None]  # (stream name "stdout" or "stderr", line)
+# "stderr": the terminal's own standard error, around quiet_library_logs' filter;
+# "quieted": `early` set TF_CPP_MIN_LOG_LEVEL, the user did not.
+_UNFILTERED: dict[str, Any] = {}
 
 
 def is_library_log(line: str) -> bool:
@@ -44,8 +47,11 @@ def is_library_log(line: str) -> bool:
 
 
 def library_logs_wanted(argv: Sequence[str]) -> bool:
-    """--debug or HYPERASC_DEBUG=1: library log lines stay on the terminal."""
-    return "--debug" in argv or os.environ.get("HYPERASC_DEBUG", "") not in ("", "0")
+    """Library log lines stay on the terminal with --debug or HYPERASC_DEBUG=1,
+    and when the user set TF_CPP_MIN_LOG_LEVEL (`early` sets it otherwise)."""
+    chosen = "TF_CPP_MIN_LOG_LEVEL" in os.environ and not _UNFILTERED.get("quieted")
+    debug = os.environ.get("HYPERASC_DEBUG", "") not in ("", "0")
+    return "--debug" in argv or debug or chosen
 
 
 class LineSplitter:
@@ -391,16 +397,14 @@ def early(script: str, argv: Sequence[str], defaults: Mapping[str, Any]) -> None
 
         parse_args(Script(path=script, trial=_no_trial, **defaults), argv)
         return  # not an answer after all (say, --points --help): the search goes on
-    if not library_logs_wanted(argv) and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    if not library_logs_wanted(argv):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+        _UNFILTERED["quieted"] = True
         quiet_library_logs()
 
 
 def _no_trial(params: Any) -> None:
     return None
-
-
-_UNFILTERED: dict[str, Any] = {}  # "stderr": the terminal's own standard error
 
 
 def quiet_library_logs() -> Callable[[], None] | None:

@@ -42,13 +42,26 @@ def test_is_library_log_knows_tensorflows_info_and_warning_lines_only():
     assert not is_library_log("epoch 3: loss 0.1")
 
 
-def test_library_logs_wanted_with_debug(monkeypatch):
+@pytest.fixture
+def unfiltered(monkeypatch):
+    """terminal.py's process-wide notes, fresh for one test."""
+    state = {}
+    monkeypatch.setattr("hyperasc.runtime.terminal._UNFILTERED", state)
+    return state
+
+
+def test_library_logs_wanted_with_debug_or_the_users_log_level(monkeypatch, unfiltered):
     monkeypatch.delenv("HYPERASC_DEBUG", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     assert not library_logs_wanted(["--max-evals", "3"])
     assert library_logs_wanted(["--debug"])
     monkeypatch.setenv("HYPERASC_DEBUG", "1")
     assert library_logs_wanted([])
     monkeypatch.setenv("HYPERASC_DEBUG", "0")
+    assert not library_logs_wanted([])
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's
+    assert library_logs_wanted([])
+    unfiltered["quieted"] = True  # hyperasc's own
     assert not library_logs_wanted([])
 
 
@@ -243,7 +256,9 @@ def test_route_for_without_a_terminal_prints_plainly(capsys):
         Terminal.current = None
 
 
-def test_early_answers_help_and_version_with_the_scripts_defaults(capsys, monkeypatch):
+def test_early_answers_help_and_version_with_the_scripts_defaults(
+    capsys, monkeypatch, unfiltered
+):
     monkeypatch.setattr("hyperasc.runtime.terminal.quiet_library_logs", lambda: None)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
     assert "--help" in EARLY_OPTIONS and "--list-devices" in EARLY_OPTIONS
@@ -260,7 +275,7 @@ def test_early_answers_help_and_version_with_the_scripts_defaults(capsys, monkey
     assert capsys.readouterr().out == ""
 
 
-def test_early_sets_tensorflows_log_level_unless_told(monkeypatch):
+def test_early_sets_tensorflows_log_level_unless_told(monkeypatch, unfiltered):
     calls = []
     monkeypatch.setattr(
         "hyperasc.runtime.terminal.quiet_library_logs", lambda: calls.append(1)
@@ -271,6 +286,8 @@ def test_early_sets_tensorflows_log_level_unless_told(monkeypatch):
     assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ and calls == []
     early("tune.py", [], {})
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2" and calls == [1]
+    assert library_logs_wanted(["--debug"]) and not library_logs_wanted([])
+    unfiltered.clear()
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's choice stands
     early("tune.py", [], {})
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" and calls == [1]
