@@ -16,8 +16,28 @@ class __hyperasc_runtime__:
 
         Each trial calls this; after the first call it only returns `loaded`.
         """
-        if cls.loaded is not None:
-            return cls.loaded
+        if cls.loaded is None:
+            cls.loaded = cls.module("search")
+        return cls.loaded
+
+    @classmethod
+    def module(cls, name):
+        """One module of the runtime by name, such as "mongo", for tools outside the script."""
+        import importlib
+
+        return importlib.import_module(cls.package() + "." + name)
+
+    @classmethod
+    def early(cls, script, defaults):
+        """Before the model file's imports: answer --help, --version and
+        --list-devices, or keep the libraries' log lines off the terminal."""
+        import sys
+
+        cls.module("terminal").early(script, sys.argv[1:], defaults)
+
+    @classmethod
+    def package(cls):
+        """The runtime package's name in sys.modules, where it is set up once per process."""
         import hashlib
         import importlib
         import importlib.abc
@@ -57,15 +77,7 @@ class __hyperasc_runtime__:
 
             sys.meta_path.append(Loader())
             importlib.import_module(package).BUNDLE = cls
-        cls.loaded = importlib.import_module(package + ".search")
-        return cls.loaded
-
-    @classmethod
-    def module(cls, name):
-        """One module of the runtime by name, such as "mongo", for tools outside the script."""
-        import importlib
-
-        return importlib.import_module(cls.load().__package__ + "." + name)
+        return package
 
     @classmethod
     def run(cls, main):

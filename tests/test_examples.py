@@ -199,7 +199,7 @@ def test_hyperas_style_example_compiles_unchanged():
     head = script.split("\n# =====")[
         0
     ]  # the part made for this file, above the runtime
-    assert "        max_evals=5,\n" in head and '        algo="' not in head
+    assert "    max_evals=5,\n" in head and '    algo="' not in head  # _hx_DEFAULTS
     assert "from hyperas" not in script and "optim.minimize" not in script
     assert "from __future__ import print_function" in script
 

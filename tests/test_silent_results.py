@@ -220,7 +220,7 @@ def test_an_unreadable_max_evals_is_a_warning_and_the_default_stands(value, cons
     assert "--max-evals" in warning.hint
     assert (
         "max_evals="
-        not in compile_text(text).split("def _hx_main")[1].split("search.worker")[0]
+        not in compile_text(text).split("_hx_DEFAULTS = ")[1].split("if __name__")[0]
     )
 
 

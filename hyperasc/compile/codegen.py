@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..runtime import contract
-from .bundle import RUNTIME_NAME, runtime_bundle
+from .bundle import END_MARKER, RUNTIME_NAME, runtime_bundle
 from .templates import template_dir
 from .discovery import Program
 from .placeholders import fill
@@ -111,6 +111,9 @@ def render(
     ]
     context = {
         "prefix": prefix,
+        # The early block finds the runtime bundle in the script's own text.
+        "runtime_name": RUNTIME_NAME,
+        "runtime_end": END_MARKER.strip(),
         "version": __version__,
         # File names and the command go into comments and the docstring escaped
         # (shown_in_comment, shown_in_docstring): never a line break, never a quote

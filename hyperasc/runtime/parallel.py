@@ -35,9 +35,11 @@ from .processes import (
     die_with_parent,
     end_group,
     exited,
+    flush_quietly,
     own_group,
     reap,
 )
+from .terminal import OutputPipes, Terminal, route_for
 from .trial import TrialScope, evaluate_trial, trial_result
 
 
@@ -145,6 +147,9 @@ class ParallelTrials(LocalTrials):
         self._domain: base.Domain | None = None
         self._search: hyperopt.FMinIter | None = None
         self._durations: list[float] = []
+        # The pipes of each child's standard output and error, by pid: what a
+        # trial prints reaches the search process whole, line by line.
+        self._pipes: dict[int, OutputPipes] = {}
         super().__init__(exp_key=exp_key, refresh=refresh)
 
     @property
@@ -243,8 +248,23 @@ class ParallelTrials(LocalTrials):
         if not getattr(self, "_workers", None) or self._domain is None:
             return
         with _sigint_held():
+            self._show_output()
             self._collect()
             self._dispatch()
+
+    def _show_output(self) -> None:
+        """Hand on the lines the children printed since the last poll."""
+        for worker in self._workers:
+            tid = worker.trial["tid"] if worker.trial is not None else None
+            for pid in (worker.pid, worker.leaving):
+                if pid in self._pipes:
+                    self._pipes[pid].drain(route_for(tid))
+
+    def _close_pipes(self, pid: int | None, tid: int | None = None) -> None:
+        """A reaped child's last lines, then its pipes are closed."""
+        pipes = self._pipes.pop(pid, None)
+        if pipes is not None:
+            pipes.close(route_for(tid))
 
     def _collect(self) -> None:
         busy = {w.conn: w for w in self._workers if w.trial is not None}
@@ -258,6 +278,10 @@ class ParallelTrials(LocalTrials):
                 continue
             if dead:
                 end_group(worker.pid)
+            if worker.pid in self._pipes:  # the trial's output before its result
+                self._pipes[worker.pid].drain(
+                    route_for(worker.trial["tid"]), whole=True
+                )
             try:
                 if not conn.poll(0):
                     raise EOFError
@@ -272,11 +296,14 @@ class ParallelTrials(LocalTrials):
         for worker in self._workers:
             if worker.leaving is not None and exited(worker.leaving):
                 reap(worker.leaving)
+                self._close_pipes(worker.leaving)
                 worker.leaving = None
 
     def _finish(self, worker: _Worker, result: dict) -> None:
         trial, worker.trial = worker.trial, None
         result["device"] = worker.slot.device
+        if Terminal.current is not None:
+            result = Terminal.current.finished(trial["tid"], result)
         trial["result"] = result
         trial["state"] = base.JOB_STATE_DONE
         trial["refresh_time"] = coarse_utcnow()
@@ -330,13 +357,19 @@ class ParallelTrials(LocalTrials):
 
     def _fork(self, slot: Slot) -> tuple[int, Any]:
         parent_end, child_end = Pipe()
+        pipes = OutputPipes()
         parent_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             parent_end.close()
+            for other in self._pipes.values():
+                other.abandon()
+            pipes.child()
             self._child_main(slot, child_end, parent_pid)
         own_group(pid)
         child_end.close()
+        pipes.parent()
+        self._pipes[pid] = pipes
         return pid, parent_end
 
     def _child_main(self, slot: Slot, conn: Any, parent_pid: int) -> None:
@@ -361,15 +394,16 @@ class ParallelTrials(LocalTrials):
             if trial is not None and self.child_setup is not None:
                 self.child_setup(slot)
             while trial is not None:
-                _send_result(conn, self._evaluate(trial))
+                result = self._evaluate(trial)
+                flush_quietly()  # its output first, then its result
+                _send_result(conn, result)
                 trial = conn.recv()
         except EOFError:
             pass  # the search process is gone or done with us
         except BaseException:  # the search process reports it
             traceback.print_exc()
             code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
+        flush_quietly()
         os._exit(code)
 
     def _evaluate(self, trial: dict) -> dict:
@@ -392,6 +426,8 @@ class ParallelTrials(LocalTrials):
         """Wait for a child that died, and end its process group; say how it died."""
         worker.conn.close()
         status = reap(worker.pid)
+        tid = worker.trial["tid"] if worker.trial is not None else None
+        self._close_pipes(worker.pid, tid)
         worker.pid = worker.conn = None
         return describe_exit(status)
 
@@ -418,9 +454,9 @@ class ParallelTrials(LocalTrials):
                     worker.leaving = None
                 worker.trial = None
 
-    @staticmethod
-    def _wait(pid: int) -> None:
+    def _wait(self, pid: int) -> None:
         reap(pid)
+        self._close_pipes(pid)
 
 
 class _ParallelSearch(hyperopt.FMinIter):

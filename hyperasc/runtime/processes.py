@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .terminal import OutputPipes, Route, route_for
+
 # Loaded in the parent: a child between fork and exec (subprocess's
 # preexec_fn) must not import or load anything, or it can deadlock on a lock
 # another thread of the parent held at the fork.
@@ -25,6 +27,10 @@ class ForkedWorker:
     search in one process grows by megabytes per trial. A recycled process
     takes that memory with it when it exits. `environ` is applied in the
     child before it runs anything (a pinned GPU, for example).
+
+    What the child prints comes back through pipes: each whole line goes to
+    `output` (set it before a call), so it never lands in the middle of the
+    search's progress bar.
     """
 
     def __init__(
@@ -36,6 +42,8 @@ class ForkedWorker:
         self.function, self.limit = function, limit
         self.environ = dict(environ or {})
         self.conn = self.pid = None
+        self.pipes: OutputPipes | None = None
+        self.output: Route | None = None
         self.calls = 0
 
     def __call__(self, *args: Any) -> Any:
@@ -43,7 +51,9 @@ class ForkedWorker:
             self.start()
         try:
             self.conn.send(args)
-            reply = receive(self.conn, self.pid)
+            reply = receive(
+                self.conn, self.pid, self.pipes, self.output or route_for(None)
+            )
         except (EOFError, OSError):
             status = self.stop()
             raise ChildProcessError(describe_exit(status)) from None
@@ -60,6 +70,7 @@ class ForkedWorker:
         import multiprocessing
 
         parent_end, child_end = multiprocessing.Pipe()
+        pipes = OutputPipes()
         parent = os.getpid()
         # A Ctrl-C that lands in fork()'s own bookkeeping (at-fork handlers)
         # would be printed and dropped; hold it until the fork is done.
@@ -70,23 +81,27 @@ class ForkedWorker:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         if pid == 0:
             parent_end.close()
+            pipes.child()
             own_group()
             die_with_parent(parent)
             os.environ.update(self.environ)
             code = 0
             try:
                 while True:
-                    child_end.send(self.function(*child_end.recv()))
+                    reply = self.function(*child_end.recv())
+                    flush_quietly()  # its output first, then its result
+                    child_end.send(reply)
             except EOFError:
                 pass  # the search process is done with us
             except BaseException:  # Ctrl-C included: the search process reports it
                 code = 1
-            sys.stdout.flush()
-            sys.stderr.flush()
+            flush_quietly()
             os._exit(code)
         own_group(pid)
         child_end.close()
+        pipes.parent()
         self.conn, self.pid, self.calls = parent_end, pid, 0
+        self.pipes = pipes
 
     def stop(self) -> int:
         """Close the pipe (the child exits) and return the child's wait status.
@@ -97,8 +112,18 @@ class ForkedWorker:
             return 0
         self.conn.close()
         status = reap(self.pid)
-        self.conn = self.pid = None
+        self.pipes.close(self.output or route_for(None))
+        self.conn = self.pid = self.pipes = None
         return status
+
+
+def flush_quietly() -> None:
+    """Flush sys.stdout and sys.stderr in a process about to exit; a closed pipe is no error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def own_group(pid: int = 0) -> None:
@@ -155,28 +180,38 @@ def reap(pid: int) -> int:
         return 0
 
 
-def receive(conn: Any, pid: int) -> Any:
+def receive(
+    conn: Any, pid: int, pipes: OutputPipes | None = None, output: Route | None = None
+) -> Any:
     """The next message from child `pid` on `conn`; EOFError once the child is dead.
 
     Waits on the process as well as on the pipe: a child the trial started
     keeps the pipe open after the trial process itself was killed, so the
-    pipe alone would never tell.
+    pipe alone would never tell. Meanwhile the lines the child prints into
+    `pipes` go to `output`, all of them before its message is returned.
     """
     from multiprocessing.connection import wait
 
     watch = _pidfd(pid)
     try:
         while True:
+            printed = pipes.fds if pipes is not None else []
             if watch is None:
-                ready = wait([conn], timeout=0.2)
+                ready = wait([conn, *printed], timeout=0.2)
             else:
-                ready = wait([conn, watch])
+                ready = wait([conn, watch, *printed])
+            if pipes is not None:
+                pipes.drain(output)
             if exited(pid):
                 end_group(pid)  # now nothing holds the pipe: recv cannot hang
+                if pipes is not None:
+                    pipes.drain(output, whole=True)
                 if conn.poll(0):
                     return conn.recv()  # sent before it died
                 raise EOFError
             if conn in ready:
+                if pipes is not None:
+                    pipes.drain(output, whole=True)
                 return conn.recv()
     finally:
         if watch is not None:

@@ -22,7 +22,7 @@ from .mongo import masked_url, open_database_trials, restarted_driver
 from .mongo_worker import run_mongo_workers
 from .options import parse_args
 from .parallel import LocalTrials, enable_determinism, open_parallel_trials
-from .pruning import count_states, progress_with_counts, search_pruning
+from .pruning import count_states, search_pruning
 from .resume_options import continue_command, option_record
 from .run_directory import RunDirectory
 from .run_lock import RunLock
@@ -30,6 +30,7 @@ from .script import Script, data_once
 from .search_log import SearchLog
 from .shipping import ShippedObjective
 from .spark import open_spark_trials
+from .terminal import Terminal, library_logs_wanted
 from .trial import TrialScope, forked_trials, run_trial
 from .values import flat_values, read_points, runtime_parameters
 
@@ -63,6 +64,7 @@ class Search:
         self.log = None
         self.algo = None
         self.lock = None
+        self.terminal = None
 
     def run_workers(self) -> int:
         """`tune.py worker`: evaluate the trials queued in MongoDB."""
@@ -112,6 +114,9 @@ class Search:
         TrialScope.configure(run, args.seed, args.trial_seed, process)
         handle = trials.handle if args.mongo else None
         TrialScope.pruning = search_pruning(args, run.path, handle)
+        # Trial output: above the progress bar, or with --quiet in logs/.
+        library_logs = args.debug or library_logs_wanted([])
+        self.terminal = Terminal.start(run.path, args.quiet, library_logs)
         self.trials = trials
         self.log = SearchLog(
             run,
@@ -141,10 +146,16 @@ class Search:
         return 2 * self.args.spark if self.args.spark else 1
 
     @property
-    def progressbar(self) -> bool | Callable:
-        if TrialScope.pruning is not None and not self.args.quiet:
-            return progress_with_counts(lambda: count_states(self.trials.trials))
-        return not self.args.quiet
+    def progressbar(self) -> Callable | bool:
+        """fmin's show_progressbar: hyperopt's bar (with --prune, its counts too),
+        none with --quiet; trial output goes above it, or to log files."""
+        if self.args.quiet and self.args.backend != "local":
+            return False  # the trials print on other machines
+        counts = None
+        if TrialScope.pruning is not None:
+            counts = lambda: count_states(self.trials.trials)  # noqa: E731
+        terminal = self.terminal or Terminal(None, self.args.quiet)
+        return terminal.progress(counts)
 
     def after_trial(self, trials: hyperopt.Trials, *state: Any) -> tuple[bool, list]:
         """fmin's early_stop_fn: record what finished; whether to stop."""
@@ -175,6 +186,8 @@ class Search:
         """Let the next search have the run directory (exiting does it too)."""
         if self.lock is not None:
             self.lock.release()
+        if Terminal.current is self.terminal:
+            Terminal.current = None
 
     def shipped_config(self) -> dict[str, Any]:
         """What a remote worker needs to know about the run besides the script."""

@@ -134,6 +134,7 @@ class SearchLog:
             "curve",
             "prune_metric",
             "kept_model",
+            "log",
         ):
             if key in result:
                 record[key] = result[key]

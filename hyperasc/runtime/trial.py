@@ -18,6 +18,7 @@ from .keras_callback import TrialPruned, add_callback
 from .processes import ForkedWorker
 from .run_files import kept_model_name
 from .seeding import seed_everything, trial_seed
+from .terminal import Terminal
 from .values import jsonable
 
 # The fields of a trial's result and record that hyperasc writes: keys of a returned dict
@@ -40,6 +41,7 @@ RECORD_FIELDS = frozenset(
         "curve",
         "prune_metric",
         "kept_model",
+        "log",
         "user",
     }
 )
@@ -250,14 +252,24 @@ def run_trial(
     never runs a TensorFlow op, so each fork starts clean, GPUs included.
     """
     run, process = TrialScope.run, TrialScope.process
+    terminal = Terminal.current  # where the trial's output goes, if anywhere
     if process is None:
-        return evaluate_trial(body, sampled, tid)
+        if terminal is None:
+            return evaluate_trial(body, sampled, tid)
+        with terminal.trial_here(tid):
+            result = evaluate_trial(body, sampled, tid)
+        return terminal.finished(tid, result)
     started = time.time()
     standing = standing_of(run)
+    if terminal is not None and isinstance(process, ForkedWorker):
+        process.output = terminal.route(tid)
     try:
         result = process(body, sampled, tid, standing)
     except ChildProcessError as exc:
-        return trial_result(STATUS_FAIL, None, str(exc), started)
+        result = trial_result(STATUS_FAIL, None, str(exc), started)
+        return terminal.finished(tid, result) if terminal is not None else result
+    if terminal is not None:
+        result = terminal.finished(tid, result)
     if (
         run is not None
         and result["status"] == STATUS_OK

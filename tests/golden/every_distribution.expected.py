@@ -7,6 +7,15 @@ It needs hyperopt and the model file's imports, not hyperasc. Below the
 "hyperasc runtime" line, every script of hyperasc 0.2.0 is the same.
 """
 
+# ---- Defaults; --help, --version and --list-devices answer before the imports
+_hx_DEFAULTS = dict(model_file="tests/golden/every_distribution.py")
+if __name__ == "__main__":  # the runtime at the bottom of this file answers them
+    _hx_code = open(__file__, encoding="utf-8").read()
+    _hx_early = {"__name__": "__hyperasc_runtime__"}  # not "__main__": it only defines
+    exec(_hx_code[_hx_code.rindex("\nclass __hyperasc_runtime__:") :], _hx_early)
+    _hx_early["__hyperasc_runtime__"].early(__file__, _hx_DEFAULTS)
+    del _hx_code, _hx_early
+
 # ---- Imports from tests/golden/every_distribution.py -------------------------
 import math
 import hyperopt as _hx_hyperopt
@@ -107,9 +116,9 @@ def _hx_main(argv=None):
     search = __hyperasc_runtime__.load().Search(
         argv,
         script=__file__,
-        model_file="tests/golden/every_distribution.py",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
+        **_hx_DEFAULTS,
         objective={"expression": "lr + layers + units + noise + shift + scale + steps + epochs + depth + total + pick", "function": "create_model", "line": 23, "metric": None, "sign": 1, "offset": 0},  # fmt: skip
     )
     if (

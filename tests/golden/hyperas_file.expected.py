@@ -9,6 +9,18 @@ It needs hyperopt and the model file's imports, not hyperasc. Below the
 
 from __future__ import print_function
 
+# ---- Defaults; --help, --version and --list-devices answer before the imports
+_hx_DEFAULTS = dict(
+    model_file="tests/golden/hyperas_file.py",
+    max_evals=5,
+)
+if __name__ == "__main__":  # the runtime at the bottom of this file answers them
+    _hx_code = open(__file__, encoding="utf-8").read()
+    _hx_early = {"__name__": "__hyperasc_runtime__"}  # not "__main__": it only defines
+    exec(_hx_code[_hx_code.rindex("\nclass __hyperasc_runtime__:") :], _hx_early)
+    _hx_early["__hyperasc_runtime__"].early(__file__, _hx_DEFAULTS)
+    del _hx_code, _hx_early
+
 # ---- Imports from tests/golden/hyperas_file.py -------------------------------
 from hyperopt import Trials, STATUS_OK, tpe
 
@@ -90,10 +102,9 @@ def _hx_main(argv=None):
     search = __hyperasc_runtime__.load().Search(
         argv,
         script=__file__,
-        model_file="tests/golden/hyperas_file.py",
         parameters=_hx_PARAMETERS,
         trial=_hx_trial,
-        max_evals=5,
+        **_hx_DEFAULTS,
         objective={"expression": "float(config['rate'])", "function": "model", "line": 28, "metric": None, "sign": 1, "offset": 0},  # fmt: skip
     )
     if (

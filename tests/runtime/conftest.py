@@ -13,6 +13,7 @@ from hyperopt import hp
 from hyperasc.runtime.curve_stores import FileCurveStore
 from hyperasc.runtime.mongo import DatabaseTrials, mongo_connect
 from hyperasc.runtime.pruning_rules import COMPLETE
+from hyperasc.runtime.terminal import Terminal
 from hyperasc.runtime.trial import TrialScope
 
 # The parameter table the compiler writes for
@@ -104,6 +105,7 @@ def fresh_trial_scope():
     """TrialScope keeps its configuration on the class: each test starts from, and leaves, the defaults."""
     for name, value in SCOPE_DEFAULTS.items():
         setattr(TrialScope, name, value)
+    Terminal.current = None  # a search's terminal, as a search leaves it
     yield
     if TrialScope.process is not None:
         TrialScope.process.stop()

@@ -17,6 +17,7 @@ from hyperasc.runtime.processes import (
     die_with_parent,
     end_group,
     exited,
+    flush_quietly,
     own_group,
     reap,
     receive,
@@ -219,3 +220,47 @@ def test_receive_reads_a_reply_or_raises_eof_once_the_child_is_dead():
         receive(parent_end, pid)  # its copy of the pipe is still open here
     child_end.close()
     reap(pid)
+
+
+def noisy(value):
+    print("printed by", value, end="")
+    print(" in the child")
+    print("to stderr", file=sys.stderr)
+    return value
+
+
+def test_what_the_child_prints_comes_to_output_whole_before_its_result():
+    seen = []
+    worker = ForkedWorker(noisy, limit=2)
+    worker.output = lambda name, line: seen.append((name, line))
+    assert worker(1) == 1
+    # All of the call's output is in before the call returns.
+    assert seen == [("stdout", "printed by 1 in the child"), ("stderr", "to stderr")]
+    worker.stop()
+
+
+def test_receive_hands_on_the_childs_lines_and_flush_quietly_never_raises():
+    import multiprocessing
+
+    from hyperasc.runtime.terminal import OutputPipes
+
+    parent_end, child_end = multiprocessing.Pipe()
+    pipes = OutputPipes()
+    pid = os.fork()
+    if pid == 0:
+        parent_end.close()
+        pipes.child()
+        print("a line")
+        sys.stdout.write("and half a line")
+        flush_quietly()
+        child_end.send("done")
+        sys.stdout.close()  # flushing a closed stream is no error either
+        flush_quietly()
+        os._exit(0)
+    pipes.parent()
+    seen = []
+    assert receive(parent_end, pid, pipes, lambda n, line: seen.append(line)) == "done"
+    assert seen == ["a line", "and half a line"]
+    child_end.close()
+    reap(pid)
+    pipes.close()
