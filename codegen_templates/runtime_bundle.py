@@ -33,7 +33,7 @@ class __hyperasc_runtime__:
         --list-devices, or keep the libraries' log lines off the terminal."""
         import sys
 
-        cls.module("terminal").early(script, sys.argv[1:], defaults)
+        cls.module("early").early(script, sys.argv[1:], defaults)
 
     @classmethod
     def package(cls):

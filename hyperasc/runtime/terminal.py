@@ -7,7 +7,7 @@ output and error (`OutputPipes`). `Terminal` then writes each line above the
 bar (the bar is cleared and drawn again, so the two never share a line) or,
 with --quiet, appends it to the trial's log file in the run directory.
 
-Only the standard library: the script's early block (`early`) uses this
+Only the standard library: the script's early block (early.py) uses this
 module before the model file's imports run, so that --help answers at once.
 """
 
@@ -44,6 +44,11 @@ _UNFILTERED: dict[str, Any] = {}
 def is_library_log(line: str) -> bool:
     """Whether `line` is a log line of TensorFlow's C++ side (or absl's), not the model's."""
     return LIBRARY_LOG.match(line) is not None
+
+
+def quieted_by_us() -> None:
+    """Note that TF_CPP_MIN_LOG_LEVEL was set by early.py, not by the user."""
+    _UNFILTERED["quieted"] = True
 
 
 def library_logs_wanted(argv: Sequence[str]) -> bool:
@@ -380,31 +385,6 @@ class _NoBar:
 
     def set_postfix_str(self, text: str, refresh: bool = True) -> None:
         pass
-
-
-def early(script: str, argv: Sequence[str], defaults: Mapping[str, Any]) -> None:
-    """The script's first act, before the model file's imports.
-
-    --help, --version and --list-devices are answered here, and the process
-    exits. Otherwise the libraries' log lines are kept off the terminal
-    (unless --debug, or the user set TF_CPP_MIN_LOG_LEVEL).
-    """
-    argv = list(argv)
-    options = argv[: argv.index("--")] if "--" in argv else argv
-    if any(option in EARLY_OPTIONS for option in options):
-        from .options import parse_args
-        from .script import Script
-
-        parse_args(Script(path=script, trial=_no_trial, **defaults), argv)
-        return  # not an answer after all (say, --points --help): the search goes on
-    if not library_logs_wanted(argv):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
-        _UNFILTERED["quieted"] = True
-        quiet_library_logs()
-
-
-def _no_trial(params: Any) -> None:
-    return None
 
 
 def quiet_library_logs() -> Callable[[], None] | None:

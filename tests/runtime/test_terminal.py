@@ -12,14 +12,13 @@ import pytest
 
 from hyperasc.runtime.run_files import trial_log_name
 from hyperasc.runtime.terminal import (
-    EARLY_OPTIONS,
     LineSplitter,
     LineWriter,
     OutputPipes,
     Terminal,
-    early,
     is_library_log,
     library_logs_wanted,
+    quieted_by_us,
     route_for,
     shown_line,
 )
@@ -256,43 +255,6 @@ def test_route_for_without_a_terminal_prints_plainly(capsys):
         Terminal.current = None
 
 
-def test_early_answers_help_and_version_with_the_scripts_defaults(
-    capsys, monkeypatch, unfiltered
-):
-    monkeypatch.setattr("hyperasc.runtime.terminal.quiet_library_logs", lambda: None)
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
-    assert "--help" in EARLY_OPTIONS and "--list-devices" in EARLY_OPTIONS
-    defaults = {"model_file": "m.py", "max_evals": 7}
-    with pytest.raises(SystemExit) as exit:
-        early("tune.py", ["--help"], defaults)
-    assert exit.value.code == 0
-    assert "(default: 7)" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        early("tune.py", ["--version"], defaults)
-    assert "hyperasc" in capsys.readouterr().out
-    # After `--` it is no question: the search goes on (and its parser complains).
-    assert early("tune.py", ["--max-evals", "2", "--", "--help"], defaults) is None
-    assert capsys.readouterr().out == ""
-
-
-def test_early_sets_tensorflows_log_level_unless_told(monkeypatch, unfiltered):
-    calls = []
-    monkeypatch.setattr(
-        "hyperasc.runtime.terminal.quiet_library_logs", lambda: calls.append(1)
-    )
-    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
-    monkeypatch.delenv("HYPERASC_DEBUG", raising=False)
-    early("tune.py", ["--debug"], {})
-    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ and calls == []
-    early("tune.py", [], {})
-    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2" and calls == [1]
-    assert library_logs_wanted(["--debug"]) and not library_logs_wanted([])
-    unfiltered.clear()
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's choice stands
-    early("tune.py", [], {})
-    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" and calls == [1]
-
-
 def test_quiet_library_logs_filters_standard_error_of_the_process(tmp_path):
     code = textwrap.dedent(f"""
         import os, sys
@@ -312,3 +274,11 @@ def test_quiet_library_logs_filters_standard_error_of_the_process(tmp_path):
     )
     assert proc.returncode == 0
     assert proc.stderr == "kept line\npython's stderr\nno newline"
+
+
+def test_a_log_level_early_set_is_not_the_users_choice(monkeypatch, unfiltered):
+    monkeypatch.delenv("HYPERASC_DEBUG", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    assert library_logs_wanted([])  # set by the user: their choice stands
+    quieted_by_us()
+    assert not library_logs_wanted([])  # set by early.py: the filter stays
