@@ -658,3 +658,12 @@ def test_hyperas_conditional_is_the_choice_it_wraps():
     )
     assert tree(unproved)["alpha"] == (None, None)
     assert any("not a comparison of one choice" in n for n in notes(unproved))
+
+
+def test_a_call_that_builds_nothing_does_not_name_the_choice():
+    body = """\
+    if {{choice(["adam", "sgd"])}} == "sgd":
+        print("momentum", {{uniform(0, 0.9)}})
+    return 0
+    """
+    assert list(tree(body)) == ["if_cond", "if_cond=sgd.print_arg1"]

@@ -515,7 +515,7 @@ def _bound_names(node: ast.AST) -> list[str]:
 def _decides(node: ast.If, placeholders: set[str]) -> str | None:
     """What an `if` decides, where its branches say so: a name that every branch
     assigns (`optimizer = Adam(...)` / `optimizer = SGD(...)`), else the first
-    name a branch assigns or the call it makes (`model.add(Dropout(...))`).
+    name a branch assigns or the class it builds (`model.add(Dropout(...))`).
 
     An assignment of a handle names that handle, not the choice, and `x += ...`
     changes a value the branch does not build: neither names it.
@@ -543,7 +543,9 @@ def _builds(stmt: ast.stmt, placeholders: set[str]) -> str | None:
         call = stmt.value
         if call.args and isinstance(call.args[0], ast.Call):
             call = call.args[0]  # model.add(Dropout(...)) builds a Dropout
-        return _callee_name(call.func)
+        name = _callee_name(call.func)
+        # A class builds something (Dropout); print(...) or log(...) does not.
+        return name if name is not None and name[:1].isupper() else None
     return None
 
 
