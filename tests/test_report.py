@@ -636,14 +636,15 @@ def test_report_of_a_real_search(tmp_path):
     assert len(lines) == 3
     columns, rows = read_csv(out / "report" / "trials.csv")
     params = [s["name"] for s in json.loads((out / "run.json").read_text())["space"]]
-    assert columns[:5] == ["tid", "status", "loss", "duration", "error"] and set(
-        params
-    ) <= set(columns)
+    # The example returns {"loss": -accuracy}: the metric gets a column after the loss.
+    assert columns[:6] == ["tid", "status", "loss", "accuracy", "duration", "error"]
+    assert set(params) <= set(columns)
     assert [int(r["tid"]) for r in rows] == [t["tid"] for t in lines]
     for row, t in zip(rows, lines):
         assert row["status"] == t["status"]
         if t["status"] == "ok":
             assert math.isclose(float(row["loss"]), t["loss"])
+            assert math.isclose(float(row["accuracy"]), -t["loss"])
     pngs = [p for p in written if p.suffix == ".png"]
     for p in pngs:
         assert_png(p)
