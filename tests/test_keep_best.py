@@ -117,6 +117,15 @@ def test_a_resume_keeps_the_runs_keep_best(tmp_path):
     best_two = sorted(records, key=lambda r: r["loss"])[:2]
     assert sorted(kept_models(str(out))) == sorted(r["tid"] for r in best_two)
     assert "Kept models (--keep-best 2), best first" in result.stdout
+    assert "already has" not in result.stderr
+    # A --max-evals the run has reached runs nothing, and says so.
+    again = run_script(script, out, "--max-evals", "4", "--resume")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (
+        "resume: the run already has 5 trials, --max-evals 4: nothing to run"
+        in again.stderr
+    )
+    assert len((out / "trials.jsonl").read_text().splitlines()) == 5
 
 
 def test_best_ensemble_in_the_model_file_sets_the_default():

@@ -105,6 +105,13 @@ class Search:
             trials = open_parallel_trials(run, previous, args)
         else:
             trials = LocalTrials.holding(run.open(resume, parameters))
+        done = len(trials.trials) if not args.mongo else 0
+        if resume and done >= args.max_evals:
+            print(
+                f"resume: the run already has {done} trials, --max-evals "
+                f"{args.max_evals}: nothing to run; give a larger --max-evals to go on",
+                file=sys.stderr,
+            )
         if args.deterministic:  # before any trial process is forked
             args.deterministic = enable_determinism()
         run.write_provenance(self.script, args, args.backend, self.provenance())
