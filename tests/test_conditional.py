@@ -667,3 +667,52 @@ def test_a_call_that_builds_nothing_does_not_name_the_choice():
     return 0
     """
     assert list(tree(body)) == ["if_cond", "if_cond=sgd.print_arg1"]
+
+
+@pytest.mark.slow  # trains Keras models in two processes at a time, pruning
+def test_parallel_and_pruning_run_a_conditional_space_unchanged(tmp_path):
+    from helpers import compile_model, records, run_script
+
+    text = KERAS.replace("epochs=1", "epochs=3")
+    script = compile_model(tmp_path, text)
+    out = tmp_path / "run"
+    done = run_script(
+        script, out, "--max-evals", "6", "--seed", "3", "--parallel", "2",
+        "--prune", "median", timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = records(out)
+    assert sorted(r["tid"] for r in found) == list(range(6))
+    assert all(r["status"] in ("ok", "pruned") for r in found), found
+    for record in found:
+        params = record["params"]
+        adam = params["optimizer"] == "adam"
+        assert ("optimizer=adam.learning_rate" in params) == adam
+        assert ("optimizer=sgd.momentum" in params) != adam
+    run = json.loads((out / "run.json").read_text())
+    assert run["options"]["parallel"] == 2 and run["options"]["prune"] == "median"
+
+
+@pytest.mark.slow  # starts a local Spark
+def test_spark_runs_a_conditional_space(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from helpers import compile_model, records
+
+    script = compile_model(tmp_path, CHEAP)
+    out = tmp_path / "run"
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    env.pop("PYSPARK_PYTHON", None)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--spark", "2", "--max-evals", "8",
+         "--seed", "4", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = records(out)
+    assert sorted(r["tid"] for r in found) == list(range(8))
+    for record in found:
+        assert record["status"] == "ok", record
+        _active_only(record["params"])

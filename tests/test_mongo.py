@@ -469,3 +469,37 @@ def test_pymongo_3_13_driver_script_worker_and_unpatched_plain_worker(
     assert (
         sum(isinstance(o, list) for o in owners) == 2
     )  # the plain worker's two trials
+
+
+CONDITIONAL = """\
+def model():
+    kind = {{choice(["adam", "sgd"])}}
+    if kind == "sgd":
+        return {{uniform(0, 1)}} + 1
+    return {{uniform(0, 1)}}
+"""
+
+
+def test_workers_evaluate_a_conditional_space(tmp_path, mongo_server, processes):
+    # Handles under an `if` are nested in the choice's options (issue 19): the
+    # worker flattens them for the model, the driver records the active ones.
+    script = compile_model(tmp_path, CONDITIONAL)
+    group = processes(script)
+    db, out = new_db(), tmp_path / "run"
+    group.worker(mongo_server.url(db), "cond", name="worker")
+    driver = group.driver(
+        mongo_server.url(db, "jobs"), "cond", "--max-evals", "8", out=out
+    )
+    group.wait(driver, limit=300)
+    found = records(out)
+    assert sorted(r["tid"] for r in found) == list(range(8))
+    for record in found:
+        params = record["params"]
+        assert record["status"] == "ok", record
+        sgd = params["kind"] == "sgd"
+        # The handle after the branch's return stays unconditional (sound, not optimal).
+        expected = {"kind", "return_value"} | (
+            {"kind=sgd.return_value"} if sgd else set()
+        )
+        assert set(params) == expected, params
+        assert (record["loss"] >= 1) == sgd
