@@ -21,6 +21,7 @@ import operator
 import warnings
 from dataclasses import dataclass, field
 
+from .discovery import callee_name, target_name
 from .records import Handle
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -81,8 +82,17 @@ _HELPER_HINT = (
 )
 
 
-def find_conditions(text: str, handles: list[Handle], model_name: str) -> Conditions:
-    """The conditions of the handles of `handles` in the substituted module `text`."""
+def find_conditions(
+    text: str,
+    handles: list[Handle],
+    model_name: str,
+    identities: frozenset[str] = frozenset(),
+) -> Conditions:
+    """The conditions of the handles of `handles` in the substituted module `text`.
+
+    `identities` are the names of hyperas's `conditional`: a test reads
+    `conditional(x)` as x.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escapes: discovery parsed it already
         tree = ast.parse(text)
@@ -94,7 +104,7 @@ def find_conditions(text: str, handles: list[Handle], model_name: str) -> Condit
     model = functions.get(model_name)
     if model is None:
         return Conditions()
-    walker = _Walker(model, handles, model_name, _identities(tree))
+    walker = _Walker(model, handles, model_name, identities)
     walker.walk_body(model.body, (), False)
     result = Conditions(names=walker.names)
     for handle in handles:
@@ -538,47 +548,13 @@ def _builds(stmt: ast.stmt, placeholders: set[str]) -> str | None:
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         if isinstance(stmt.value, ast.Name) and stmt.value.id in placeholders:
             return None  # `lr = {{...}}`: the handle's name
-        return _target_name(stmt.targets[0])
+        name = target_name(stmt.targets[0])
+        return name if name is not None and name.isidentifier() else None
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         call = stmt.value
         if call.args and isinstance(call.args[0], ast.Call):
             call = call.args[0]  # model.add(Dropout(...)) builds a Dropout
-        name = _callee_name(call.func)
+        name = callee_name(call.func)
         # A class builds something (Dropout); print(...) or log(...) does not.
         return name if name is not None and name[:1].isupper() else None
     return None
-
-
-def _target_name(target: ast.expr) -> str | None:
-    if isinstance(target, ast.Name):
-        return target.id
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    if (
-        isinstance(target, ast.Subscript)
-        and isinstance(target.slice, ast.Constant)
-        and isinstance(target.slice.value, str)
-        and target.slice.value.isidentifier()
-    ):
-        return target.slice.value
-    return None
-
-
-def _callee_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def _identities(tree: ast.Module) -> frozenset[str]:
-    """The names hyperas's `conditional` is imported as, anywhere in the file."""
-    return frozenset(
-        alias.asname or alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-        and node.module in ("hyperas.distributions", "hyperas")
-        for alias in node.names
-        if alias.name == "conditional"
-    )

@@ -80,6 +80,8 @@ class Program:
     # "space" when the model reads hyperas's `space` unbound: the script binds it
     # to the running trial's values.
     space_alias: str | None = None
+    # The names of hyperas's `conditional`, the identity: conditional(x) is x.
+    identities: frozenset[str] = frozenset()
 
 
 def discover(
@@ -226,6 +228,7 @@ def discover(
             node.args.posonlyargs or node.args.args or node.args.vararg
         ),
         space_alias="space" if read is not None else None,
+        identities=hyperas_compat.conditional_names(reader),
     )
 
 
@@ -503,17 +506,17 @@ def context_name(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
     child, parent = node, parents.get(node)
     while parent is not None:
         if isinstance(parent, ast.Assign) and child is parent.value:
-            name = _target_name(parent.targets[0]) if len(parent.targets) == 1 else None
+            name = target_name(parent.targets[0]) if len(parent.targets) == 1 else None
             return name or "value"
         if (
             isinstance(parent, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr))
             and child is parent.value
         ):
-            return _target_name(parent.target) or "value"
+            return target_name(parent.target) or "value"
         if isinstance(parent, ast.keyword) and parent.arg:
             return parent.arg
         if isinstance(parent, ast.Call) and child is not parent.func:
-            callee = _callee_name(parent.func)
+            callee = callee_name(parent.func)
             if callee and parent.args and child is parent.args[0]:
                 return callee
             if callee and child in parent.args:
@@ -545,7 +548,8 @@ _STATEMENT_NAMES = {
 }
 
 
-def _target_name(target: ast.expr) -> str | None:
+def target_name(target: ast.expr) -> str | None:
+    """The name an assignment target gives its value: `x`, `self.x`, `d["x"]`."""
     if isinstance(target, ast.Name):
         return target.id
     if isinstance(target, ast.Attribute):
@@ -559,7 +563,8 @@ def _target_name(target: ast.expr) -> str | None:
     return None
 
 
-def _callee_name(func: ast.expr) -> str | None:
+def callee_name(func: ast.expr) -> str | None:
+    """The name a call is known by: `f(...)` and `obj.f(...)` are `f`."""
     if isinstance(func, ast.Name):
         return func.id
     if isinstance(func, ast.Attribute):

@@ -265,10 +265,7 @@ def conditional_helper(
     """(name, definition) for hyperas's `conditional`, the identity, when the file imports it
     (`from hyperas.distributions import conditional [as name]`, anywhere) and a function uses it.
     """
-    names = {
-        bound for bound, (name, _) in index.hyperas.items() if name == "conditional"
-    }
-    for name in sorted(names & index.mentioned - module_names):
+    for name in sorted(conditional_names(index) & index.mentioned - module_names):
         text = (
             f"def {name}(value):\n"
             f'    """hyperas\'s conditional(): it returns its argument."""\n'
@@ -276,6 +273,13 @@ def conditional_helper(
         )
         return name, text
     return None
+
+
+def conditional_names(index: ModuleIndex) -> frozenset[str]:
+    """The names hyperas's `conditional` is imported as, anywhere in the file."""
+    return frozenset(
+        bound for bound, (name, _) in index.hyperas.items() if name == "conditional"
+    )
 
 
 # --- data()'s arguments ---------------------------------------------------------------------------

@@ -76,7 +76,10 @@ def _analyse(
     found = None
     if not flat_space:
         found = conditions.find_conditions(
-            substituted, checks.searched(program), program.model.name
+            substituted,
+            checks.searched(program),
+            program.model.name,
+            program.identities,
         )
     space = build_space(program, found)
     warnings.extend(program.notes)  # what the script does where hyperas did not
