@@ -21,7 +21,7 @@ from .bundle import END_MARKER, RUNTIME_NAME, runtime_bundle
 from .templates import template_dir
 from .discovery import Program
 from .placeholders import fill
-from .records import Handle
+from .records import Handle, Option
 from .space import Parameter, Space
 
 # Every module-level name the script adds starts with this prefix, or with
@@ -97,15 +97,11 @@ def render(
     """
     replacements = {h.placeholder: _replacement(h, prefix) for h in space.handles}
     minimize = program.minimize
-    # Conditional parameters sampled for several options: one node, bound once.
-    shared: dict[str, str] = {}
-    shared_lines: list[str] = []
+    writer = _SpaceWriter(space, prefix)
     space_entries = [
         {
             "name_literal": json.dumps(p.name),
-            "expression": _hp_expression(
-                p, space, prefix, shared, shared_lines, " " * 8
-            ),
+            "expression": writer.expression(p, " " * 8),
         }
         for p in space.top_level
     ]
@@ -145,7 +141,7 @@ def render(
             (name, program.model.params.index(name)) for name in space.data_names
         ],
         "space_entries": space_entries,
-        "space_shared": shared_lines,
+        "space_shared": writer.lines,
         # Conditional parameters arrive in their options' dicts: spread out for the model.
         "conditional": bool(space.deciders),
         "parameter_lines": [_literal(_record(p, space)) for p in space.parameters],
@@ -210,82 +206,67 @@ def _operand(text: str) -> str:
     return f"({text})" if isinstance(node, (ast.IfExp, ast.Lambda)) else text
 
 
-def _hp_expression(
-    param: Parameter,
-    space: Space,
-    prefix: str,
-    shared: dict[str, str],
-    lines: list[str],
-    indent: str,
-) -> str:
-    """The hyperopt expression of `param`, its nested and conditional parameters in it.
+class _SpaceWriter:
+    """The hyperopt expressions of `_hx_space()`, one top-level parameter at a time.
 
     A conditional parameter of several options is one node: bound to a local
-    name in `lines` (deepest first), then named in each option. `indent` is
-    that of the line the expression starts on: a choice with conditional
-    parameters is laid out one option a line (black leaves the space alone then).
+    name in `lines` (deepest first), then named in each option. A choice with
+    conditional parameters is laid out one option a line (black leaves the
+    space alone then); `indent` is that of the line an expression starts on.
     """
-    if param.branch is not None and len(param.branch) > 1:
-        if param.name not in shared:
-            expression = _hp_node(param, space, prefix, shared, lines, " " * 4)
-            shared[param.name] = f"{prefix}branch{len(shared)}"
-            lines.append(f"{shared[param.name]} = {expression}")
-        return shared[param.name]
-    return _hp_node(param, space, prefix, shared, lines, indent)
 
+    def __init__(self, space: Space, prefix: str) -> None:
+        self.space, self.prefix = space, prefix
+        self.shared: dict[str, str] = {}  # parameter name -> its local name
+        self.lines: list[str] = []
 
-def _hp_node(
-    param: Parameter,
-    space: Space,
-    prefix: str,
-    shared: dict[str, str],
-    lines: list[str],
-    indent: str,
-) -> str:
-    dist = param.dist
-    label = json.dumps(param.name)
-    hp = f"{prefix}hp"
-    if dist.dist in ("choice", "pchoice"):
+    def expression(self, param: Parameter, indent: str) -> str:
+        """The expression of `param`, its nested and conditional parameters in it."""
+        if param.branch is not None and len(param.branch) > 1:
+            if param.name not in self.shared:
+                node = self._node(param, " " * 4)
+                self.shared[param.name] = f"{self.prefix}branch{len(self.shared)}"
+                self.lines.append(f"{self.shared[param.name]} = {node}")
+            return self.shared[param.name]
+        return self._node(param, indent)
+
+    def _node(self, param: Parameter, indent: str) -> str:
+        dist = param.dist
+        label = json.dumps(param.name)
+        hp = f"{self.prefix}hp"
+        if dist.dist not in ("choice", "pchoice"):
+            return f"{hp}.{dist.dist}({', '.join([label, *dist.args])})"
         if dist.options is None:
             return f"{hp}.{dist.dist}({label}, list({dist.options_text}))"
         values = [
-            _option_value(o, i, param, space, prefix, shared, lines, indent + " " * 4)
+            self._option_value(o, i, param, indent + " " * 4)
             for i, o in enumerate(dist.options)
         ]
         if dist.dist == "pchoice":
             values = [f"({o.probability}, {v})" for o, v in zip(dist.options, values)]
-        if param.name in space.deciders:
+        if param.name in self.space.deciders:
             options = "".join(f"{indent}    {v},\n" for v in values)
             return f"{hp}.{dist.dist}({label}, [\n{options}{indent}])"
         return f"{hp}.{dist.dist}({label}, [{', '.join(values)}])"
-    return f"{hp}.{dist.dist}({', '.join([label, *dist.args])})"
 
-
-def _option_value(
-    option,
-    index: int,
-    parent: Parameter,
-    space: Space,
-    prefix: str,
-    shared: dict[str, str],
-    lines: list[str],
-    indent: str,
-) -> str:
-    if parent.dist.is_object_choice:
-        return json.dumps(option.text)
-    if option.kind == "nested":
-        nested = next(p for p in space.parameters if p.dist is option.nested)
-        return _hp_expression(nested, space, prefix, shared, lines, indent)
-    if parent.name not in space.deciders:
-        return option.text
-    # The option's value under contract.OPTION_KEY, beside the parameters it samples.
-    value = _literal(ast.literal_eval(option.text))  # a scalar (conditions.py)
-    entries = [f"{json.dumps(contract.OPTION_KEY)}: {value}"] + [
-        f"{json.dumps(child.name)}: "
-        + _hp_expression(child, space, prefix, shared, lines, indent)
-        for child in space.branch_children(parent.name, index)
-    ]
-    return "{" + ", ".join(entries) + "}"
+    def _option_value(
+        self, option: Option, index: int, parent: Parameter, indent: str
+    ) -> str:
+        space = self.space
+        if parent.dist.is_object_choice:
+            return json.dumps(option.text)
+        if option.kind == "nested":
+            nested = next(p for p in space.parameters if p.dist is option.nested)
+            return self.expression(nested, indent)
+        if parent.name not in space.deciders:
+            return option.text
+        # The option's value under contract.OPTION_KEY, beside the parameters it samples.
+        value = _literal(ast.literal_eval(option.text))  # a scalar (conditions.py)
+        entries = [f"{json.dumps(contract.OPTION_KEY)}: {value}"] + [
+            f"{json.dumps(child.name)}: " + self.expression(child, indent)
+            for child in space.branch_children(parent.name, index)
+        ]
+        return "{" + ", ".join(entries) + "}"
 
 
 def _search_defaults(program: Program) -> list[tuple[str, str]]:
