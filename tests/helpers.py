@@ -130,3 +130,18 @@ def model(offset):
     time.sleep(float(os.environ.get("TRIAL_SLEEP", "0")))
     return (x - offset) ** 2 + {"a": 0, "b": 1, "c": 2}[kind]
 """
+
+
+# Headless chromium for the report's browser tests, quiet and without a network.
+CHROMIUM = [
+    "chromium",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]

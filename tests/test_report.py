@@ -20,7 +20,7 @@ from hyperasc.report import plots
 from hyperasc.report.run import read_run
 from hyperasc.report import ReportError, write_report
 
-from helpers import ROOT
+from helpers import CHROMIUM, ROOT
 
 SPACE = [
     {
@@ -513,16 +513,7 @@ def test_headless_chromium_screenshot(full_report, tmp_path):
     run, _, _ = full_report
     shot = tmp_path / "shot.png"
     cmd = [
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
+        *CHROMIUM,
         f"--user-data-dir={tmp_path / 'profile'}",
         f"--screenshot={shot}",
         "--window-size=1280,2000",

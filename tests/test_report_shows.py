@@ -33,7 +33,7 @@ from hyperasc.report.importance import importance
 from hyperasc.report.render import render_csv, render_html
 from hyperasc.report.run import read_run
 
-from helpers import ROOT, invoke
+from helpers import CHROMIUM, ROOT, invoke
 from test_report import (
     make_run,
     make_trial,
@@ -529,18 +529,6 @@ def test_watch_waits_for_the_search_and_stops_cleanly_on_ctrl_c(tmp_path):
 
 # --------------------------------------------------------------------------- browser
 
-CHROMIUM = [
-    "chromium",
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 IMAGE_PROBE = """<script>
 window.addEventListener("load", function () {
   var seen = [];
