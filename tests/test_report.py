@@ -557,16 +557,7 @@ def test_headless_chromium_sorts_the_table(full_report, tmp_path):
         encoding="utf-8",
     )
     cmd = [
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
+        *CHROMIUM,
         f"--user-data-dir={tmp_path / 'profile'}",
         "--dump-dom",
         probe.as_uri(),
