@@ -21,7 +21,7 @@ import operator
 import warnings
 from dataclasses import dataclass, field
 
-from .discovery import callee_name, target_name
+from .discovery import last_name, target_name
 from .records import Handle
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -554,7 +554,7 @@ def _builds(stmt: ast.stmt, placeholders: set[str]) -> str | None:
         call = stmt.value
         if call.args and isinstance(call.args[0], ast.Call):
             call = call.args[0]  # model.add(Dropout(...)) builds a Dropout
-        name = callee_name(call.func)
+        name = last_name(call.func)
         # A class builds something (Dropout); print(...) or log(...) does not.
         return name if name is not None and name[:1].isupper() else None
     return None

@@ -516,7 +516,7 @@ def context_name(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
         if isinstance(parent, ast.keyword) and parent.arg:
             return parent.arg
         if isinstance(parent, ast.Call) and child is not parent.func:
-            callee = callee_name(parent.func)
+            callee = last_name(parent.func)
             if callee and parent.args and child is parent.args[0]:
                 return callee
             if callee and child in parent.args:
@@ -563,10 +563,10 @@ def target_name(target: ast.expr) -> str | None:
     return None
 
 
-def callee_name(func: ast.expr) -> str | None:
-    """The name a call is known by: `f(...)` and `obj.f(...)` are `f`."""
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
+def last_name(expr: ast.expr) -> str | None:
+    """The name `x` and `obj.x` are known by, `x` (a callee: `obj.f(...)` is `f`)."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
     return None

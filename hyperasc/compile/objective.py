@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..runtime import contract
+from .discovery import last_name
 from .module_index import Function
 from .records import Handle
 
@@ -242,7 +243,7 @@ def _fails(items: dict[str, ast.expr | None] | None) -> bool:
     if isinstance(status, ast.Constant):
         return status.value in FAIL_STATUSES
     if isinstance(status, (ast.Name, ast.Attribute)):
-        return _last_name(status) in FAIL_STATUSES
+        return last_name(status) in FAIL_STATUSES
     return False
 
 
@@ -327,7 +328,7 @@ def _metric_name(expr: ast.expr, reader: _Reader, handles: Sequence[Handle]) -> 
         isinstance(expr, ast.Call)
         and len(expr.args) == 1
         and not expr.keywords
-        and _last_name(expr.func) in REDUCERS
+        and last_name(expr.func) in REDUCERS
     ):
         expr = expr.args[0]
     keys = {
@@ -340,19 +341,11 @@ def _metric_name(expr: ast.expr, reader: _Reader, handles: Sequence[Handle]) -> 
     }
     if len(keys) == 1:
         return keys.pop()
-    if isinstance(expr, ast.Call) and _last_name(expr.func):
-        return _last_name(expr.func)  # -clf.score(x, y): score
+    if isinstance(expr, ast.Call) and last_name(expr.func):
+        return last_name(expr.func)  # -clf.score(x, y): score
     if isinstance(expr, (ast.Name, ast.Attribute)):
-        return _last_name(expr)
+        return last_name(expr)
     return reader.text(expr, handles)
-
-
-def _last_name(expr: ast.expr) -> str | None:
-    if isinstance(expr, ast.Name):
-        return expr.id
-    if isinstance(expr, ast.Attribute):
-        return expr.attr
-    return None
 
 
 def one_line(segment: str, handles: Sequence[Handle] = ()) -> str:
